@@ -1,0 +1,1 @@
+//! lockstep-bus (being built).

@@ -1,0 +1,1 @@
+//! itsm-sim (being built).

@@ -1,0 +1,1 @@
+//! lockstep-platform (being built).

@@ -1,0 +1,1 @@
+//! lockstep-proto (being built).

@@ -1,0 +1,1 @@
+//! lockstep-store (being built).

@@ -1,0 +1,1 @@
+//! lockstep-testkit (being built).
