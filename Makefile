@@ -1,0 +1,35 @@
+# Lockstep — the two commands that matter are `make test` and `make demo` (see README.md).
+# Both start what they need: PostgreSQL (the machine's, or a private one) and a pinned private NATS.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help test demo bench build services-up services-down clean-run
+
+help:
+	@echo "make test           fmt, clippy -D warnings, every test (starts PostgreSQL and NATS as needed)"
+	@echo "make demo           run the end-to-end demo against the ServiceNow emulator"
+	@echo "make bench          run the benchmarks and print figures beside their baselines"
+	@echo "make services-up    start/find PostgreSQL and NATS for local work; URLs land in .run/env"
+	@echo "make services-down  stop the private instances"
+
+test:
+	scripts/with-services.sh scripts/test.sh
+
+demo:
+	scripts/with-services.sh scripts/demo.sh
+
+bench:
+	scripts/with-services.sh scripts/bench.sh
+
+build:
+	cargo build --workspace --all-targets --locked
+
+services-up:
+	scripts/services.sh up
+
+services-down:
+	scripts/services.sh down
+
+clean-run: services-down
+	rm -rf .run

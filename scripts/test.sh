@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every check a submission must pass: formatting, lints, all Rust tests against real PostgreSQL and
+# NATS, and the emulator's conformance suite run with ServiceNow's own Python client.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked --no-fail-fast
+
+if [ -x crates/itsm-sim/pysnc/run.sh ]; then
+  step "itsm-sim conformance with pysnc"
+  crates/itsm-sim/pysnc/run.sh
+fi
