@@ -2,13 +2,17 @@
 //! change without a migration:
 //! `[version=1][key id length: u8][key id bytes][nonce: 12 bytes][ciphertext + 16-byte tag]`.
 
+use crate::keyring::MAX_KEY_ID_LEN;
+
 const FORMAT_VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
-/// A secret sealed with one master key: what the database stores.
+/// A secret sealed with one master key: what the database stores. Produced by
+/// [`Keyring::seal`](crate::Keyring::seal), opened by [`Keyring::open`](crate::Keyring::open).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Sealed {
+    /// Id of the master key that sealed it (at most 64 bytes, checked when keys are loaded).
     pub key_id: String,
     pub nonce: [u8; NONCE_LEN],
     /// Ciphertext followed by the GCM tag.
@@ -21,6 +25,7 @@ pub struct Sealed {
 pub struct SealedFormatError(&'static str);
 
 impl Sealed {
+    /// The versioned byte form stored in the database.
     pub fn to_bytes(&self) -> Vec<u8> {
         let key_id = self.key_id.as_bytes();
         let mut out = Vec::with_capacity(2 + key_id.len() + NONCE_LEN + self.ciphertext.len());
@@ -33,6 +38,7 @@ impl Sealed {
         out
     }
 
+    /// Parses the stored byte form. Checks structure only; authenticity is checked on open.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SealedFormatError> {
         let (&version, rest) = bytes.split_first().ok_or(SealedFormatError("empty"))?;
         if version != FORMAT_VERSION {
@@ -40,6 +46,9 @@ impl Sealed {
         }
         let (&key_len, rest) = rest.split_first().ok_or(SealedFormatError("truncated"))?;
         let key_len = key_len as usize;
+        if key_len == 0 || key_len > MAX_KEY_ID_LEN {
+            return Err(SealedFormatError("key id length out of range"));
+        }
         if rest.len() < key_len + NONCE_LEN + TAG_LEN {
             return Err(SealedFormatError("truncated"));
         }
@@ -50,12 +59,71 @@ impl Sealed {
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
         let mut n = [0u8; NONCE_LEN];
         n.copy_from_slice(nonce);
-        Ok(Self { key_id, nonce: n, ciphertext: ciphertext.to_vec() })
+        Ok(Self {
+            key_id,
+            nonce: n,
+            ciphertext: ciphertext.to_vec(),
+        })
     }
 }
 
 impl std::fmt::Debug for Sealed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Sealed {{ key_id: {:?}, {} bytes }}", self.key_id, self.ciphertext.len())
+        write!(
+            f,
+            "Sealed {{ key_id: {:?}, {} bytes }}",
+            self.key_id,
+            self.ciphertext.len()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Sealed {
+        Sealed {
+            key_id: "k1".into(),
+            nonce: [7; NONCE_LEN],
+            ciphertext: vec![9; TAG_LEN + 3],
+        }
+    }
+
+    #[test]
+    fn layout_is_version_key_id_nonce_ciphertext() {
+        let bytes = sample().to_bytes();
+        assert_eq!(&bytes[..4], &[1, 2, b'k', b'1']);
+        assert_eq!(&bytes[4..16], &[7; NONCE_LEN]);
+        assert_eq!(&bytes[16..], &[9; TAG_LEN + 3]);
+        assert_eq!(Sealed::from_bytes(&bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn malformed_bytes_are_rejected() {
+        let good = sample().to_bytes();
+        let mut not_utf8 = good.clone();
+        not_utf8[2] = 0xff;
+        let cases: [(&[u8], &str); 5] = [
+            (&[], "empty"),
+            (&[2, 2, b'k', b'1'], "unknown format version"),
+            (&good[..good.len() - 4], "truncated"),
+            (&[1, 0, 0, 0], "key id length out of range"),
+            (&not_utf8, "key id is not UTF-8"),
+        ];
+        for (bytes, reason) in cases {
+            assert_eq!(
+                Sealed::from_bytes(bytes).unwrap_err(),
+                SealedFormatError(reason)
+            );
+        }
+    }
+
+    #[test]
+    fn debug_shows_key_id_and_size_only() {
+        assert_eq!(
+            format!("{:?}", sample()),
+            "Sealed { key_id: \"k1\", 19 bytes }"
+        );
     }
 }
