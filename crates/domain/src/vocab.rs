@@ -57,6 +57,9 @@ macro_rules! vocabulary {
     };
 }
 
+/// Lets other modules declare their own closed vocabularies (for example ServiceNow tables).
+pub(crate) use vocabulary;
+
 vocabulary!(
     /// How bad a finding is. Ordered from worst to mildest.
     Severity, "severity", {
@@ -105,6 +108,15 @@ impl FindingStatus {
         matches!(
             self,
             FindingStatus::Closed | FindingStatus::RiskAccepted | FindingStatus::FalsePositive
+        )
+    }
+
+    /// Statuses that record a judgement about the finding itself rather than the state of the work:
+    /// the risk was accepted, or there was nothing to fix. Only an explicit verdict replaces one.
+    pub const fn is_verdict(&self) -> bool {
+        matches!(
+            self,
+            FindingStatus::RiskAccepted | FindingStatus::FalsePositive
         )
     }
 }
