@@ -1,6 +1,7 @@
 //! Protobuf messages and gRPC services generated from `proto/`, and their conversions to and from
 //! `lockstep-domain` types. Generated code stays in `v1`; hand-written conversions live beside it.
 
+mod observation;
 mod time_convert;
 
 pub use time_convert::{from_timestamp, to_timestamp};
