@@ -101,7 +101,7 @@ impl EventConsumer {
             .map_err(|e| receive_err(Box::new(e)))?;
         let mut out = Vec::with_capacity(max);
         while let Some(message) = batch.next().await {
-            let message = message.map_err(|e| receive_err(e))?;
+            let message = message.map_err(&receive_err)?;
             out.push(Delivery { message });
         }
         Ok(out)
@@ -158,10 +158,7 @@ impl Delivery {
     /// Acknowledges, waiting for the server's confirmation so an applied event is not redelivered
     /// because the ack was lost.
     pub async fn ack(&self) -> Result<(), BusError> {
-        self.message
-            .double_ack()
-            .await
-            .map_err(|e| self.ack_err(e))
+        self.message.double_ack().await.map_err(|e| self.ack_err(e))
     }
 
     /// Asks for redelivery after `delay` (a transient failure such as a database outage).
@@ -174,7 +171,12 @@ impl Delivery {
 
     /// Copies the message to the consumer's dead-letter subject with the reason, then tells the
     /// server never to redeliver it.
-    pub async fn dead_letter(&self, bus: &Bus, consumer: &str, reason: &str) -> Result<(), BusError> {
+    pub async fn dead_letter(
+        &self,
+        bus: &Bus,
+        consumer: &str,
+        reason: &str,
+    ) -> Result<(), BusError> {
         let subject = bus.subjects().dead_letter(consumer);
         let mut headers = self.headers().cloned().unwrap_or_default();
         headers.insert("Lockstep-Dead-Letter-Reason", reason);

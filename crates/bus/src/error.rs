@@ -5,7 +5,9 @@ type Source = Box<dyn std::error::Error + Send + Sync>;
 /// Everything that can go wrong between Lockstep and JetStream.
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
-    #[error("cannot connect to NATS at {url}: {source} (is nats-server running with -js? `make services-up` starts one)")]
+    #[error(
+        "cannot connect to NATS at {url}: {source} (is nats-server running with -js? `make services-up` starts one)"
+    )]
     Connect { url: String, source: Source },
     #[error("subject prefix {0:?} is invalid: use letters, digits, '-' or '_' only")]
     InvalidPrefix(String),

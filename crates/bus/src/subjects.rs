@@ -85,7 +85,10 @@ mod tests {
         assert_eq!(s.stream_name(), "LOCKSTEP");
         assert_eq!(s.all(), "lockstep.>");
         assert_eq!(s.webhook(t, i), format!("lockstep.webhook.{t}.{i}"));
-        assert_eq!(s.finding_changed(t), format!("lockstep.finding.changed.{t}"));
+        assert_eq!(
+            s.finding_changed(t),
+            format!("lockstep.finding.changed.{t}")
+        );
     }
 
     #[test]

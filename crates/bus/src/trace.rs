@@ -36,7 +36,8 @@ pub(crate) fn inject_current(headers: &mut HeaderMap) {
 /// Makes `span` a child of the trace context carried by `headers`, if any.
 pub(crate) fn continue_trace(span: &tracing::Span, headers: Option<&HeaderMap>) {
     let Some(headers) = headers else { return };
-    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
+    let cx =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
     // Fails only when the span is disabled; then there is nothing to link.
     let _ = span.set_parent(cx);
 }

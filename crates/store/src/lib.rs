@@ -1,1 +1,179 @@
-//! lockstep-store (being built).
+//! Every SQL statement of Lockstep, behind a typed, tenant-scoped API.
+//!
+//! ```text
+//! let store = Store::connect(&url, 10).await?;
+//! store.migrate().await?;
+//! let page = store.findings().list(tenant, FindingFilter::default(), PageRequest::first(50)).await?;
+//!
+//! let mut tx = store.begin().await?;                 // or store.in_tx(async |tx| { ... })
+//! if tx.inbox().insert_if_absent(tenant, "sync-applier", &event_id).await? {
+//!     if tx.links().apply_vendor_state(tenant, link, &snapshot, SyncChannel::Webhook).await? {
+//!         tx.findings().set_status_from_vendor(tenant, finding, to, Some(from)).await?;
+//!         tx.activity().append(tenant, &entry).await?;
+//!     }
+//! }
+//! tx.commit().await?;
+//! ```
+//!
+//! Rules this crate keeps:
+//! * every method that touches customer rows takes the caller's [`TenantId`] and filters on it;
+//!   rows of other tenants behave exactly like rows that do not exist. The schema backs this with
+//!   composite `(tenant_id, parent_id)` foreign keys. The exceptions, each named for what it is:
+//!   [`PollState::list_due_integrations_across_tenants`] (the poll scheduler),
+//!   [`ApiTokens::find_by_hash`] (authentication, which is how the tenant becomes known) and
+//!   [`Inbox::prune_processed_before`] (retention, reads nothing);
+//! * queries are checked at run time (`sqlx::query*` with hand-written `FromRow`), so building
+//!   needs no database; the integration tests in `tests/store/` run every statement;
+//! * the migrations in the workspace's `migrations/` folder are embedded in [`MIGRATOR`].
+//!
+//! [`TenantId`]: lockstep_domain::TenantId
+
+mod activity;
+mod conn;
+mod error;
+mod findings;
+mod inbox;
+mod integrations;
+mod links;
+mod mapping;
+mod page;
+mod poll_state;
+mod presets;
+mod row;
+mod tenants;
+mod tx;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
+
+pub use activity::{Activity, ActivityRecord, NewActivity};
+pub use error::{StoreError, StoreResult};
+pub use findings::{
+    FindingFilter, FindingRecord, Findings, ImportOutcome, ImportedFinding, NewFinding,
+    StatusChange,
+};
+pub use inbox::Inbox;
+pub use integrations::{
+    AuthKind, IntegrationRecord, IntegrationSettings, Integrations, NewIntegration,
+};
+pub use links::{LiveTicket, TicketLinkRecord, TicketLinkState, TicketLinks};
+pub use mapping::{MappingRulesRecord, MappingRulesStore};
+pub use page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest};
+pub use poll_state::{PollState, PollStateRecord};
+pub use presets::{PresetRecord, Presets};
+pub use tenants::{ApiTokenRecord, ApiTokens, Role, TenantRecord, Tenants, TokenIdentity};
+pub use tx::Tx;
+
+/// The schema migrations, embedded at build time (`build.rs` rebuilds when the folder changes).
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+/// A handle on the database; cheap to clone (it shares one connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    /// Connects a pool of at most `max_connections` connections. Waiting for a free connection
+    /// fails after 10 seconds rather than hanging a request forever.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(Store { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Store { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations. Safe to run from many replicas at once: sqlx serializes
+    /// migrators with an advisory lock.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        Ok(MIGRATOR.run(&self.pool).await?)
+    }
+
+    /// A cheap round trip, for readiness probes.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        Ok(Tx::new(self.pool.begin().await?))
+    }
+
+    /// Runs `work` in a transaction: commits if it returns `Ok`, rolls back if it returns `Err`
+    /// (or panics, or is cancelled, since dropping an uncommitted transaction rolls it back).
+    pub async fn in_tx<T, E>(&self, work: impl AsyncFnOnce(&mut Tx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut tx = self.begin().await?;
+        match work(&mut tx).await {
+            Ok(value) => {
+                tx.commit().await?;
+                Ok(value)
+            }
+            Err(err) => {
+                if let Err(rollback) = tx.rollback().await {
+                    tracing::warn!(error = %rollback, "rolling back a failed transaction failed");
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn conn(&self) -> conn::Conn<'_> {
+        conn::Conn::Pool(&self.pool)
+    }
+
+    pub fn tenants(&self) -> Tenants<'_> {
+        Tenants::new(self.conn())
+    }
+
+    pub fn api_tokens(&self) -> ApiTokens<'_> {
+        ApiTokens::new(self.conn())
+    }
+
+    pub fn findings(&self) -> Findings<'_> {
+        Findings::new(self.conn())
+    }
+
+    pub fn integrations(&self) -> Integrations<'_> {
+        Integrations::new(self.conn())
+    }
+
+    pub fn mapping_rules(&self) -> MappingRulesStore<'_> {
+        MappingRulesStore::new(self.conn())
+    }
+
+    pub fn presets(&self) -> Presets<'_> {
+        Presets::new(self.conn())
+    }
+
+    pub fn links(&self) -> TicketLinks<'_> {
+        TicketLinks::new(self.conn())
+    }
+
+    pub fn activity(&self) -> Activity<'_> {
+        Activity::new(self.conn())
+    }
+
+    pub fn inbox(&self) -> Inbox<'_> {
+        Inbox::new(self.conn())
+    }
+
+    pub fn poll_state(&self) -> PollState<'_> {
+        PollState::new(self.conn())
+    }
+}

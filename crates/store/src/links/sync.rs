@@ -1,0 +1,75 @@
+//! What the vendor side changes on a live link: its state and version (guarded), and its SLA.
+
+use lockstep_domain::transition::VendorSnapshot;
+use lockstep_domain::{SyncChannel, TenantId, TicketLinkId};
+use time::OffsetDateTime;
+
+use super::{TicketLinkRecord, TicketLinks, link_columns, ops};
+use crate::error::{StoreError, StoreResult};
+
+impl TicketLinks<'_> {
+    /// Records a vendor snapshot (the `record` of a domain `Transition`) if, and only if, its version
+    /// is newer than the one the link holds. Returns whether it applied.
+    ///
+    /// The version comparison is in the UPDATE's WHERE clause, so it is re-checked against the
+    /// latest row version after any concurrent writer commits (READ COMMITTED re-evaluation): two
+    /// observations racing can only ever move the link forward. An observation equal to or older
+    /// than the stored version, or for a link that is no longer live, returns `false` and writes
+    /// nothing. A link that does not exist for the tenant is `NotFound`. Callers change the finding
+    /// only when this returns `true`, in the same transaction.
+    pub async fn apply_vendor_state(
+        mut self,
+        tenant: TenantId,
+        id: TicketLinkId,
+        snapshot: &VendorSnapshot,
+        channel: SyncChannel,
+    ) -> StoreResult<bool> {
+        let mut c = self.conn.acquire().await?;
+        let applied = sqlx::query(
+            "UPDATE ticket_links
+                SET vendor_state = $3, vendor_updated_at = $4, vendor_sequence = $5,
+                    last_sync_channel = $6, last_synced_at = now(), updated_at = now()
+             WHERE tenant_id = $1 AND id = $2 AND state = 'live'
+               AND (vendor_updated_at IS NULL OR (vendor_updated_at, vendor_sequence) < ($4, $5))",
+        )
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(&snapshot.state)
+        .bind(snapshot.version.updated_at())
+        .bind(snapshot.version.sequence())
+        .bind(channel.as_str())
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+            > 0;
+        if !applied {
+            // Only to tell "stale or not live" (false) from "no such link" (NotFound).
+            ops::get(&mut c, tenant, id).await?;
+        }
+        Ok(applied)
+    }
+
+    /// Records the ticket's SLA due time and whether it is breached.
+    pub async fn update_sla(
+        mut self,
+        tenant: TenantId,
+        id: TicketLinkId,
+        due_at: Option<OffsetDateTime>,
+        breached: bool,
+    ) -> StoreResult<TicketLinkRecord> {
+        let mut c = self.conn.acquire().await?;
+        sqlx::query_as::<_, TicketLinkRecord>(concat!(
+            "UPDATE ticket_links SET sla_due_at = $3, sla_breached = $4, updated_at = now()
+             WHERE tenant_id = $1 AND id = $2
+             RETURNING ",
+            link_columns!()
+        ))
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(due_at)
+        .bind(breached)
+        .fetch_optional(&mut *c)
+        .await?
+        .ok_or_else(|| StoreError::not_found("ticket link", id))
+    }
+}

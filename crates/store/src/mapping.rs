@@ -1,0 +1,130 @@
+//! The mapping rules of an integration: one `lockstep_domain::MappingRules` document each (severity
+//! → priority fields, inbound and outbound status rules, for every kind of ticket of the vendor).
+//!
+//! An integration without a stored document uses `MappingRules::defaults(vendor)`; the store
+//! reports "none stored" as `None` and leaves that choice to the caller.
+
+use lockstep_domain::{IntegrationId, MappingRuleId, MappingRules, TenantId};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{FromRow, Row};
+use time::OffsetDateTime;
+
+use crate::conn::area_handle;
+use crate::error::{StoreError, StoreResult};
+use crate::row;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingRulesRecord {
+    pub id: MappingRuleId,
+    pub tenant_id: TenantId,
+    pub integration_id: IntegrationId,
+    pub rules: MappingRules,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+macro_rules! mapping_columns {
+    () => {
+        "id, tenant_id, integration_id, rules, created_at, updated_at"
+    };
+}
+
+impl<'r> FromRow<'r, PgRow> for MappingRulesRecord {
+    fn from_row(r: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(MappingRulesRecord {
+            id: row::id(r, "id", MappingRuleId::from_uuid)?,
+            tenant_id: row::id(r, "tenant_id", TenantId::from_uuid)?,
+            integration_id: row::id(r, "integration_id", IntegrationId::from_uuid)?,
+            rules: row::json(r, "rules")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+        })
+    }
+}
+
+area_handle!(
+    /// Mapping rules (`store.mapping_rules()` / `tx.mapping_rules()`).
+    MappingRulesStore
+);
+
+impl MappingRulesStore<'_> {
+    /// The stored rules, or `None` when the integration has none (use the vendor defaults).
+    /// Integrations of other tenants have none, as far as the caller can tell.
+    pub async fn get(
+        mut self,
+        tenant: TenantId,
+        integration: IntegrationId,
+    ) -> StoreResult<Option<MappingRulesRecord>> {
+        let mut c = self.conn.acquire().await?;
+        Ok(sqlx::query_as::<_, MappingRulesRecord>(concat!(
+            "SELECT ",
+            mapping_columns!(),
+            " FROM mapping_rules WHERE tenant_id = $1 AND integration_id = $2"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(integration.as_uuid())
+        .fetch_optional(&mut *c)
+        .await?)
+    }
+
+    /// Replaces the integration's rules (creating them the first time; the id stays stable).
+    /// Rules for another vendor than the integration's are `Invalid`.
+    pub async fn put(
+        mut self,
+        tenant: TenantId,
+        integration: IntegrationId,
+        rules: &MappingRules,
+    ) -> StoreResult<MappingRulesRecord> {
+        let mut c = self.conn.acquire().await?;
+        let stored = sqlx::query_as::<_, MappingRulesRecord>(concat!(
+            "INSERT INTO mapping_rules (id, tenant_id, integration_id, rules)
+             SELECT $3, i.tenant_id, i.id, $4 FROM integrations i
+             WHERE i.tenant_id = $1 AND i.id = $2 AND i.deleted_at IS NULL AND i.vendor = $5
+             ON CONFLICT (integration_id) DO UPDATE SET rules = EXCLUDED.rules, updated_at = now()
+             RETURNING ",
+            mapping_columns!()
+        ))
+        .bind(tenant.as_uuid())
+        .bind(integration.as_uuid())
+        .bind(MappingRuleId::new().as_uuid())
+        .bind(Json(rules))
+        .bind(rules.vendor().as_str())
+        .fetch_optional(&mut *c)
+        .await?;
+        if let Some(stored) = stored {
+            return Ok(stored);
+        }
+        let vendor: Option<String> =
+            sqlx::query_scalar("SELECT vendor FROM integrations WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL")
+                .bind(tenant.as_uuid())
+                .bind(integration.as_uuid())
+                .fetch_optional(&mut *c)
+                .await?;
+        match vendor {
+            None => Err(StoreError::not_found("integration", integration)),
+            Some(vendor) => Err(StoreError::Invalid {
+                what: format!(
+                    "integration {integration} is a {vendor} integration; it cannot use {} mapping rules",
+                    rules.vendor()
+                ),
+            }),
+        }
+    }
+
+    /// Removes the stored rules, so the vendor defaults apply again. `false` if there were none.
+    pub async fn delete(
+        mut self,
+        tenant: TenantId,
+        integration: IntegrationId,
+    ) -> StoreResult<bool> {
+        let mut c = self.conn.acquire().await?;
+        let done =
+            sqlx::query("DELETE FROM mapping_rules WHERE tenant_id = $1 AND integration_id = $2")
+                .bind(tenant.as_uuid())
+                .bind(integration.as_uuid())
+                .execute(&mut *c)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,114 @@
+use std::collections::HashSet;
+
+use lockstep_domain::{FindingId, FindingStatus, SyncChannel};
+use lockstep_store::{NewActivity, PageRequest, StoreError};
+use serde_json::json;
+
+use crate::helpers::{finding, fixture};
+
+pub fn entry(finding_id: FindingId, n: usize) -> NewActivity {
+    NewActivity {
+        finding_id,
+        channel: SyncChannel::Webhook,
+        actor: "jane.doe".to_owned(),
+        kind: "status_changed".to_owned(),
+        from_status: Some(FindingStatus::Open),
+        to_status: Some(FindingStatus::ReTest),
+        message: format!("change {n}"),
+        details: json!({"vendor_state": "6", "n": n}),
+    }
+}
+
+#[tokio::test]
+async fn entries_are_appended_and_paged_newest_first() {
+    let fx = fixture().await;
+    let f = finding(fx.store(), fx.tenant, "f").await.id;
+    let other_finding = finding(fx.store(), fx.tenant, "g").await.id;
+    let mut appended = Vec::new();
+    for n in 0..23 {
+        appended.push(
+            fx.store()
+                .activity()
+                .append(fx.tenant, &entry(f, n))
+                .await
+                .unwrap(),
+        );
+    }
+    fx.store()
+        .activity()
+        .append(fx.tenant, &entry(other_finding, 99))
+        .await
+        .unwrap();
+    let first = &appended[0];
+    assert_eq!(
+        (first.actor.as_str(), first.channel, first.to_status),
+        (
+            "jane.doe",
+            SyncChannel::Webhook,
+            Some(FindingStatus::ReTest)
+        )
+    );
+    assert_eq!(first.details, json!({"vendor_state": "6", "n": 0}));
+
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(5);
+    loop {
+        let result = fx
+            .store()
+            .activity()
+            .list_for_finding(fx.tenant, f, page)
+            .await
+            .unwrap();
+        seen.extend(result.items.iter().map(|a| a.message.clone()));
+        match result.next {
+            Some(cursor) => page = PageRequest::after(5, cursor),
+            None => break,
+        }
+    }
+    let expected: Vec<_> = (0..23).rev().map(|n| format!("change {n}")).collect();
+    assert_eq!(
+        seen, expected,
+        "every entry once, newest first, only this finding's"
+    );
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 23);
+}
+
+#[tokio::test]
+async fn the_feed_is_append_only_and_checks_its_input() {
+    let fx = fixture().await;
+    let f = finding(fx.store(), fx.tenant, "f").await.id;
+    let row = fx
+        .store()
+        .activity()
+        .append(fx.tenant, &entry(f, 1))
+        .await
+        .unwrap();
+
+    let rewrite = sqlx::query("UPDATE activity SET message = 'rewritten' WHERE id = $1")
+        .bind(row.id.as_uuid())
+        .execute(fx.db.pool())
+        .await
+        .unwrap_err();
+    assert!(rewrite.to_string().contains("append-only"), "{rewrite}");
+
+    let bad_kind = NewActivity {
+        kind: "Status Changed!".to_owned(),
+        ..entry(f, 2)
+    };
+    let err = fx
+        .store()
+        .activity()
+        .append(fx.tenant, &bad_kind)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("lowercase slug"), "{err}");
+
+    let missing = FindingId::new();
+    let err = fx
+        .store()
+        .activity()
+        .append(fx.tenant, &entry(missing, 3))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+}

@@ -1,0 +1,17 @@
+//! Integration tests of lockstep-store against a real PostgreSQL: one database per test (testkit),
+//! so every test runs in parallel with the others.
+
+mod activity;
+mod finding_lists;
+mod findings;
+mod helpers;
+mod inbox;
+mod integrations;
+mod isolation;
+mod links;
+mod mapping;
+mod poll_state;
+mod presets;
+mod tenants;
+mod transactions;
+mod version_guard;
