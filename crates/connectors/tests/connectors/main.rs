@@ -1,0 +1,14 @@
+//! Integration tests of the connectors against the in-process ServiceNow emulator (`itsm-sim`,
+//! HTTPS on port 0, one emulator per test). One binary, one module per area.
+
+mod support;
+
+mod auth;
+mod bulk;
+mod choices;
+mod connection;
+mod feed;
+mod http;
+mod sla;
+mod webhook;
+mod writes;
