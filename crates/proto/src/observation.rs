@@ -190,6 +190,9 @@ mod tests {
 
         let mut wire: v1::TicketObservation = (&observation()).into();
         wire.ticket.as_mut().unwrap().vendor = "remedy".into();
-        assert_eq!(TicketObservation::try_from(&wire).unwrap_err().field, "vendor");
+        assert_eq!(
+            TicketObservation::try_from(&wire).unwrap_err().field,
+            "vendor"
+        );
     }
 }

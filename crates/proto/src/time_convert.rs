@@ -29,7 +29,10 @@ mod tests {
 
     #[test]
     fn out_of_range_is_refused() {
-        let ts = prost_types::Timestamp { seconds: i64::MAX, nanos: 0 };
+        let ts = prost_types::Timestamp {
+            seconds: i64::MAX,
+            nanos: 0,
+        };
         assert_eq!(from_timestamp(&ts), None);
     }
 }
