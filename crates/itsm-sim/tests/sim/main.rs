@@ -1,0 +1,14 @@
+//! Integration tests of the emulator, over real HTTP against in-process servers on port 0.
+
+mod auth;
+mod batch;
+mod control;
+mod display;
+mod faults;
+mod helpers;
+mod queries;
+mod ratelimit;
+mod rules;
+mod table_api;
+mod transport;
+mod webhooks;
