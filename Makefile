@@ -23,7 +23,7 @@ bench:
 	scripts/with-services.sh scripts/bench.sh
 
 build:
-	cargo build --workspace --all-targets --locked
+	cargo build --workspace --all-targets
 
 services-up:
 	scripts/services.sh up

@@ -11,10 +11,10 @@ step "cargo fmt --check"
 cargo fmt --all --check
 
 step "cargo clippy (warnings are errors)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test"
-cargo test --workspace --locked --no-fail-fast
+cargo test --workspace --no-fail-fast
 
 if [ -x crates/itsm-sim/pysnc/run.sh ]; then
   step "itsm-sim conformance with pysnc"
