@@ -114,6 +114,30 @@ impl Activity<'_> {
         .ok_or_else(|| StoreError::not_found("finding", entry.finding_id))
     }
 
+    /// The entry a consumer wrote for event `event_id` (it keeps the id in `details.event_id`), if
+    /// any: how the sync-applier re-publishes the change of an event it already applied when a
+    /// crash came between its commit and its publish. Scoped to one finding's feed, so it reads
+    /// a handful of rows through the feed's index.
+    pub async fn find_by_event(
+        mut self,
+        tenant: TenantId,
+        finding: FindingId,
+        event_id: &str,
+    ) -> StoreResult<Option<ActivityRecord>> {
+        let mut c = self.conn.acquire().await?;
+        Ok(sqlx::query_as::<_, ActivityRecord>(concat!(
+            "SELECT ",
+            activity_columns!(),
+            " FROM activity WHERE tenant_id = $1 AND finding_id = $2 AND details->>'event_id' = $3
+             ORDER BY at DESC, id DESC LIMIT 1"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(finding.as_uuid())
+        .bind(event_id)
+        .fetch_optional(&mut *c)
+        .await?)
+    }
+
     /// One page of a finding's feed, newest first. Another tenant's finding has an empty feed.
     pub async fn list_for_finding(
         mut self,

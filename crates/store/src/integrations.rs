@@ -133,6 +133,19 @@ area_handle!(
     Integrations
 );
 
+/// What ingest-webhook needs to authenticate a delivery to `/v1/webhooks/{integration_id}`, whose
+/// URL names no tenant. Read by [`Integrations::find_for_webhook_delivery`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookTarget {
+    pub id: IntegrationId,
+    /// The tenant the delivery belongs to; every later call is scoped to it.
+    pub tenant_id: TenantId,
+    pub vendor: Vendor,
+    pub active: bool,
+    pub sealed_webhook_secret: Option<Sealed>,
+    pub allow_unsigned: bool,
+}
+
 impl Integrations<'_> {
     /// Creates an active integration and its poll schedule (first poll due now).
     pub async fn create(
@@ -287,6 +300,35 @@ impl Integrations<'_> {
         .fetch_optional(&mut *c)
         .await?
         .ok_or_else(|| StoreError::not_found("integration", id))
+    }
+
+    /// CROSS-TENANT READ (the second one, after the poll scheduler's): the webhook target of an
+    /// integration by id alone, because a vendor's delivery URL carries no tenant. It returns
+    /// only what verifying a delivery needs, never credentials, and `None` for deleted or unknown
+    /// integrations. The caller must treat `None`, an inactive target and a failed verification
+    /// alike, so the answer reveals nothing about which integrations exist.
+    pub async fn find_for_webhook_delivery(
+        mut self,
+        id: IntegrationId,
+    ) -> StoreResult<Option<WebhookTarget>> {
+        let mut c = self.conn.acquire().await?;
+        let row = sqlx::query(
+            "SELECT id, tenant_id, vendor, active, sealed_webhook_secret, settings
+             FROM integrations WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *c)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let settings: IntegrationSettings = row::json(&r, "settings")?;
+        Ok(Some(WebhookTarget {
+            id: row::id(&r, "id", IntegrationId::from_uuid)?,
+            tenant_id: row::id(&r, "tenant_id", TenantId::from_uuid)?,
+            vendor: row::vocab(&r, "vendor")?,
+            active: r.try_get("active")?,
+            sealed_webhook_secret: row::opt_sealed(&r, "sealed_webhook_secret")?,
+            allow_unsigned: settings.allow_unsigned,
+        }))
     }
 
     /// Soft-deletes the integration (see the module docs for everything this does, atomically).

@@ -19,7 +19,10 @@
 //! * every method that touches customer rows takes the caller's [`TenantId`] and filters on it;
 //!   rows of other tenants behave exactly like rows that do not exist. The schema backs this with
 //!   composite `(tenant_id, parent_id)` foreign keys. The exceptions, each named for what it is:
-//!   [`PollState::list_due_integrations_across_tenants`] (the poll scheduler),
+//!   [`PollState::list_due_integrations_across_tenants`] and
+//!   [`PollState::claim_due_across_tenants`] (the poll scheduler; integration rows and schedules
+//!   only), [`PollState::count_failing_across_tenants`] (a number for a metric),
+//!   [`Integrations::find_for_webhook_delivery`] (ingest-webhook: a delivery URL names no tenant),
 //!   [`ApiTokens::find_by_hash`] (authentication, which is how the tenant becomes known) and
 //!   [`Inbox::prune_processed_before`] (retention, reads nothing);
 //! * queries are checked at run time (`sqlx::query*` with hand-written `FromRow`), so building
@@ -39,9 +42,11 @@ mod mapping;
 mod page;
 mod poll_state;
 mod presets;
+mod resync;
 mod row;
 mod tenants;
 mod tx;
+mod workbench;
 
 use std::time::Duration;
 
@@ -57,15 +62,17 @@ pub use findings::{
 };
 pub use inbox::Inbox;
 pub use integrations::{
-    AuthKind, IntegrationRecord, IntegrationSettings, Integrations, NewIntegration,
+    AuthKind, IntegrationRecord, IntegrationSettings, Integrations, NewIntegration, WebhookTarget,
 };
-pub use links::{LiveTicket, TicketLinkRecord, TicketLinkState, TicketLinks};
+pub use links::{LiveTicket, LiveVersion, TicketLinkRecord, TicketLinkState, TicketLinks};
 pub use mapping::{MappingRulesRecord, MappingRulesStore};
 pub use page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest};
-pub use poll_state::{PollState, PollStateRecord};
+pub use poll_state::{ClaimedPoll, PollState, PollStateRecord};
 pub use presets::{PresetRecord, Presets};
+pub use resync::ResyncCooldowns;
 pub use tenants::{ApiTokenRecord, ApiTokens, Role, TenantRecord, Tenants, TokenIdentity};
 pub use tx::Tx;
+pub use workbench::{MAX_SEARCH_CHARS, Workbench, WorkbenchFilter, WorkbenchRow, deep_link};
 
 /// The schema migrations, embedded at build time (`build.rs` rebuilds when the folder changes).
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
@@ -175,5 +182,13 @@ impl Store {
 
     pub fn poll_state(&self) -> PollState<'_> {
         PollState::new(self.conn())
+    }
+
+    pub fn resync_cooldowns(&self) -> ResyncCooldowns<'_> {
+        ResyncCooldowns::new(self.conn())
+    }
+
+    pub fn workbench(&self) -> Workbench<'_> {
+        Workbench::new(self.conn())
     }
 }

@@ -18,7 +18,10 @@ use crate::conn::area_handle;
 use crate::row::{self, store_vocabulary};
 
 mod ops;
+mod poller;
 mod sync;
+
+pub use poller::LiveVersion;
 
 area_handle!(
     /// Ticket links (`store.links()` / `tx.links()`); statements in `links/ops.rs` (life of a

@@ -17,6 +17,10 @@ use crate::error::{StoreError, StoreResult};
 use crate::integrations::{IntegrationRecord, integration_columns};
 use crate::row;
 
+mod claim;
+
+pub use claim::ClaimedPoll;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollStateRecord {
     pub integration_id: IntegrationId,

@@ -49,8 +49,21 @@ area_handle!(
 impl Presets<'_> {
     /// Creates a preset; names are unique per tenant, ignoring case.
     pub async fn create(
+        self,
+        tenant: TenantId,
+        name: &str,
+        fields: &Map<String, Value>,
+    ) -> StoreResult<PresetRecord> {
+        self.create_with_id(tenant, PresetId::new(), name, fields)
+            .await
+    }
+
+    /// [`Presets::create`] with an id chosen by the caller (derived from an API `request_id`, so a
+    /// retried create finds the preset the first attempt made, by id).
+    pub async fn create_with_id(
         mut self,
         tenant: TenantId,
+        id: PresetId,
         name: &str,
         fields: &Map<String, Value>,
     ) -> StoreResult<PresetRecord> {
@@ -62,7 +75,7 @@ impl Presets<'_> {
             preset_columns!()
         ))
         .bind(tenant.as_uuid())
-        .bind(PresetId::new().as_uuid())
+        .bind(id.as_uuid())
         .bind(name.trim())
         .bind(Json(fields))
         .fetch_optional(&mut *c)

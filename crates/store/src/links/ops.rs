@@ -241,6 +241,28 @@ impl TicketLinks<'_> {
         .await?)
     }
 
+    /// Claims a pending link for crash repair: succeeds (true) only if the link is still pending
+    /// and was last touched before `stale_before`, and touches it, so of two concurrent repairs
+    /// of the same link exactly one proceeds to the vendor.
+    pub async fn claim_pending(
+        mut self,
+        tenant: TenantId,
+        id: TicketLinkId,
+        stale_before: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let mut c = self.conn.acquire().await?;
+        let claimed = sqlx::query(
+            "UPDATE ticket_links SET updated_at = now()
+             WHERE tenant_id = $1 AND id = $2 AND state = 'pending' AND updated_at < $3",
+        )
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(stale_before)
+        .execute(&mut *c)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
     /// Pending links created before `cutoff`: candidates for crash repair (look the ticket up by
     /// its correlation id, then `mark_live` or `mark_failed`).
     pub async fn list_pending_before(

@@ -112,3 +112,40 @@ async fn the_feed_is_append_only_and_checks_its_input() {
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn an_entry_is_found_by_the_event_that_wrote_it_within_its_tenant() {
+    let fx = fixture().await;
+    let f = finding(fx.store(), fx.tenant, "f").await.id;
+    let mut written = entry(f, 1);
+    written.details = json!({"event_id": "wh:abc:1"});
+    let appended = fx
+        .store()
+        .activity()
+        .append(fx.tenant, &written)
+        .await
+        .unwrap();
+    fx.store()
+        .activity()
+        .append(fx.tenant, &entry(f, 2))
+        .await
+        .unwrap();
+
+    let found = fx
+        .store()
+        .activity()
+        .find_by_event(fx.tenant, f, "wh:abc:1")
+        .await
+        .unwrap();
+    assert_eq!(found, Some(appended));
+    for (tenant, event) in [(fx.tenant, "wh:abc:2"), (fx.other, "wh:abc:1")] {
+        assert_eq!(
+            fx.store()
+                .activity()
+                .find_by_event(tenant, f, event)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+}

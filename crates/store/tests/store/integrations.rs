@@ -252,3 +252,53 @@ async fn unreadable_stored_settings_are_reported_as_corrupt() {
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     assert!(err.to_string().contains("column settings"), "{err}");
 }
+
+#[tokio::test]
+async fn a_webhook_delivery_finds_its_target_without_a_tenant_but_never_a_deleted_one() {
+    let fx = fixture().await;
+    let record = integration(fx.store(), fx.tenant, "Prod").await;
+    let integrations = || fx.store().integrations();
+
+    let target = integrations()
+        .find_for_webhook_delivery(record.id)
+        .await
+        .unwrap()
+        .expect("the integration is found by id alone");
+    assert_eq!(target.tenant_id, fx.tenant, "the tenant comes from the row");
+    assert_eq!(target.vendor, record.vendor);
+    assert!(target.active && !target.allow_unsigned);
+    assert_eq!(target.sealed_webhook_secret, record.sealed_webhook_secret);
+
+    let mut settings = record.settings.clone();
+    settings.allow_unsigned = true;
+    integrations()
+        .update_settings(fx.tenant, record.id, &settings)
+        .await
+        .unwrap();
+    integrations()
+        .set_active(fx.tenant, record.id, false)
+        .await
+        .unwrap();
+    let target = integrations()
+        .find_for_webhook_delivery(record.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!target.active && target.allow_unsigned);
+
+    integrations().delete(fx.tenant, record.id).await.unwrap();
+    assert_eq!(
+        integrations()
+            .find_for_webhook_delivery(record.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        integrations()
+            .find_for_webhook_delivery(IntegrationId::new())
+            .await
+            .unwrap(),
+        None
+    );
+}

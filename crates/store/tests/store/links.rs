@@ -291,3 +291,44 @@ async fn links_need_an_existing_finding_and_an_integration_of_the_targets_vendor
         Err(StoreError::NotFound { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_stale_pending_link_is_claimed_for_repair_exactly_once() {
+    let fx = fixture().await;
+    let finding = finding(fx.store(), fx.tenant, "f").await.id;
+    let integration = integration(fx.store(), fx.tenant, "Prod").await.id;
+    let links = || fx.store().links();
+    let pending = links()
+        .insert_pending(fx.tenant, finding, integration, &incident())
+        .await
+        .unwrap();
+    let cutoff = || time::OffsetDateTime::now_utc() - time::Duration::minutes(10);
+    assert!(
+        !links()
+            .claim_pending(fx.tenant, pending.id, cutoff())
+            .await
+            .unwrap(),
+        "a fresh pending link may still be in flight"
+    );
+    sqlx::query("UPDATE ticket_links SET updated_at = now() - interval '1 hour' WHERE id = $1")
+        .bind(pending.id.as_uuid())
+        .execute(fx.store().pool())
+        .await
+        .unwrap();
+    let other = lockstep_domain::TenantId::new();
+    assert!(
+        !links()
+            .claim_pending(other, pending.id, cutoff())
+            .await
+            .unwrap()
+    );
+    let (a, b) = tokio::join!(
+        links().claim_pending(fx.tenant, pending.id, cutoff()),
+        links().claim_pending(fx.tenant, pending.id, cutoff()),
+    );
+    assert_eq!(
+        [a.unwrap(), b.unwrap()].iter().filter(|c| **c).count(),
+        1,
+        "one of two concurrent repairs wins"
+    );
+}

@@ -87,3 +87,22 @@ async fn preset_names_are_unique_per_tenant_ignoring_case() {
         .await
         .expect("names are per tenant");
 }
+
+#[tokio::test]
+async fn presets_can_be_created_with_a_chosen_id_once() {
+    let fx = fixture().await;
+    let id = PresetId::new();
+    let made = fx
+        .store()
+        .presets()
+        .create_with_id(fx.tenant, id, "Chosen", &fields(json!({"assignee": "a"})))
+        .await
+        .unwrap();
+    assert_eq!(made.id, id);
+    let again = fx
+        .store()
+        .presets()
+        .create_with_id(fx.tenant, id, "Other name", &fields(json!({})))
+        .await;
+    assert!(again.is_err(), "the id is taken: {again:?}");
+}

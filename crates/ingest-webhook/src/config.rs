@@ -1,0 +1,75 @@
+//! The service's configuration: shared platform sections plus `[ingest]`. Every key is documented
+//! in `defaults.toml`, which is embedded and loaded first.
+
+use std::time::Duration;
+
+use lockstep_platform::config::{
+    DatabaseConfig, HttpConfig, Mode, NatsConfig, TelemetryConfig, serde_duration,
+};
+use serde::{Deserialize, Serialize};
+
+/// The embedded, commented defaults.
+pub const DEFAULTS: &str = include_str!("defaults.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(default)]
+    pub mode: Mode,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default)]
+    pub admin: HttpConfig,
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub nats: NatsConfig,
+    #[serde(default)]
+    pub ingest: IngestSettings,
+}
+
+/// `[ingest]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IngestSettings {
+    pub max_body_bytes: usize,
+    pub max_in_flight: usize,
+    #[serde(with = "serde_duration")]
+    pub publish_timeout: Duration,
+    #[serde(with = "serde_duration")]
+    pub timestamp_tolerance: Duration,
+    #[serde(with = "serde_duration")]
+    pub secret_cache_ttl: Duration,
+    pub retry_after_secs: u32,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_in_flight: 256,
+            publish_timeout: Duration::from_secs(5),
+            timestamp_tolerance: lockstep_crypto::webhook::DEFAULT_TOLERANCE,
+            secret_cache_ttl: Duration::from_secs(30),
+            retry_after_secs: 5,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_defaults_load_and_production_is_the_default_mode() {
+        let env = [(
+            "LOCKSTEP_DATABASE__URL".to_owned(),
+            "postgres://x@y/z".to_owned(),
+        )];
+        let config: Config = lockstep_platform::config::load_with_env(DEFAULTS, None, env).unwrap();
+        assert_eq!(config.mode, Mode::Production);
+        assert_eq!(config.ingest, IngestSettings::default());
+        assert_eq!(config.http.listen.port(), 8080);
+        assert_eq!(config.admin.listen.port(), 9090);
+    }
+}

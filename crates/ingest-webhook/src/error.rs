@@ -1,0 +1,103 @@
+//! The one error type of the service and, in [`IngestError::into_response`], the one place where
+//! errors become HTTP answers. Refusals carry no detail: every authentication failure, including
+//! an unknown or inactive integration, is the same 401 with the same body.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+
+use crate::verify::Rejection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("delivery refused: {}", .0.reason())]
+    Unauthorized(Rejection),
+    #[error("the body is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("the body could not be read: {0}")]
+    BadBody(String),
+    #[error("too many deliveries in flight; retry after {retry_after}s")]
+    Overloaded { retry_after: u32 },
+    #[error("the delivery could not be made durable; retry after {retry_after}s: {source}")]
+    Unavailable {
+        retry_after: u32,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    // Start-up failures; never answered to a vendor.
+    #[error(transparent)]
+    Platform(#[from] lockstep_platform::Error),
+    #[error(transparent)]
+    Bus(#[from] lockstep_bus::BusError),
+    #[error(transparent)]
+    Store(#[from] lockstep_store::StoreError),
+    #[error(transparent)]
+    Crypto(#[from] lockstep_crypto::CryptoError),
+}
+
+impl IngestError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            IngestError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            IngestError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestError::BadBody(_) => StatusCode::BAD_REQUEST,
+            IngestError::Overloaded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            IngestError::Unavailable { .. }
+            | IngestError::Platform(_)
+            | IngestError::Bus(_)
+            | IngestError::Store(_)
+            | IngestError::Crypto(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The `outcome` label of `lockstep_webhook_requests_total`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            IngestError::Unauthorized(_) => "rejected",
+            IngestError::TooLarge { .. } | IngestError::BadBody(_) => "invalid",
+            IngestError::Overloaded { .. } => "throttled",
+            _ => "unavailable",
+        }
+    }
+
+    /// The `reason` label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            IngestError::Unauthorized(r) => r.reason(),
+            IngestError::TooLarge { .. } => "body_too_large",
+            IngestError::BadBody(_) => "bad_body",
+            IngestError::Overloaded { .. } => "in_flight_limit",
+            IngestError::Unavailable { .. } | IngestError::Bus(_) => "jetstream",
+            IngestError::Store(_) => "database",
+            _ => "internal",
+        }
+    }
+
+    fn retry_after(&self) -> Option<u32> {
+        match self {
+            IngestError::Overloaded { retry_after }
+            | IngestError::Unavailable { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for IngestError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match status {
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload too large",
+            StatusCode::BAD_REQUEST => "bad request",
+            StatusCode::TOO_MANY_REQUESTS => "too many requests",
+            _ => "service unavailable",
+        };
+        let retry_after = self.retry_after();
+        let mut response = (status, Json(serde_json::json!({ "error": message }))).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}

@@ -1,0 +1,8 @@
+//! ingest-webhook against real PostgreSQL and NATS: what is accepted, what is refused (and that
+//! nothing refused reaches the stream), limits, metrics, and a NATS server restarted under load.
+
+mod fuzz;
+mod nats_server;
+mod receive;
+mod resilience;
+mod support;

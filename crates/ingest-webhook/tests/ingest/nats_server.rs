@@ -1,0 +1,113 @@
+//! A private nats-server child process (the pinned binary in `.tools/`), with its own store
+//! directory and port, for tests that stop, freeze or restart the server.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct NatsServer {
+    child: Option<Child>,
+    pub port: u16,
+    dir: PathBuf,
+}
+
+pub fn binary() -> PathBuf {
+    lockstep_testkit::env::workspace_root().join(".tools/nats-2.14.6/bin/nats-server")
+}
+
+impl NatsServer {
+    /// Starts a server; `sync_always` sets `sync_interval: always` (fsync before every ack).
+    pub async fn start(sync_always: bool) -> Self {
+        let (listener, addr) = lockstep_testkit::free_std_listener();
+        drop(listener);
+        let dir =
+            std::env::temp_dir().join(format!("lockstep-nats-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sync = if sync_always {
+            "sync_interval: always"
+        } else {
+            ""
+        };
+        std::fs::write(
+            dir.join("nats.conf"),
+            format!(
+                "listen: 127.0.0.1:{}\njetstream {{\n  store_dir: \"{}\"\n  {sync}\n}}\n",
+                addr.port(),
+                dir.join("js").display()
+            ),
+        )
+        .unwrap();
+        let mut server = NatsServer {
+            child: None,
+            port: addr.port(),
+            dir,
+        };
+        server.spawn().await;
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    async fn spawn(&mut self) {
+        let child = Command::new(binary())
+            .arg("-c")
+            .arg(self.dir.join("nats.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nats-server (run `make services-up` once to install it into .tools/)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("nats-server did not start on port {}", self.port);
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+    }
+
+    /// SIGKILL, then a new process on the same port and store directory.
+    pub async fn kill_and_restart(&mut self) {
+        self.kill();
+        self.spawn().await;
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.thaw();
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

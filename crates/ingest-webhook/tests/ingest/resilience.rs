@@ -1,0 +1,195 @@
+//! Against a private nats-server that the test freezes, kills and restarts.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use lockstep_bus::Bus;
+use lockstep_domain::Vendor;
+use lockstep_proto::v1;
+use lockstep_store::IntegrationSettings;
+use lockstep_testkit::TestDb;
+use prost::Message as _;
+
+use crate::nats_server::NatsServer;
+use crate::support::*;
+
+#[tokio::test]
+async fn a_nats_restart_while_webhooks_arrive_loses_no_acknowledged_delivery() {
+    let mut server = NatsServer::start(false).await;
+    let db = TestDb::new().await;
+    let bus = Bus::connect(&server.url(), "lockstep").await.unwrap();
+    let (_, id) = integration(
+        db.store(),
+        Vendor::ServiceNow,
+        IntegrationSettings::default(),
+    )
+    .await;
+    let app = start(
+        config(
+            &db,
+            "production",
+            &[("LOCKSTEP_INGEST__PUBLISH_TIMEOUT", "2s")],
+        ),
+        db.store(),
+        &bus,
+    )
+    .await;
+    let url = Arc::new(app.url(id));
+
+    const N: usize = 300;
+    let acked = Arc::new(parking_lot::Mutex::new(HashSet::new()));
+    let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sender = {
+        let (url, acked, refused) = (url.clone(), acked.clone(), refused.clone());
+        tokio::spawn(async move {
+            let client = http();
+            // Like a vendor: every delivery is retried until it gets a 2xx.
+            futures::stream::iter(0..N)
+                .for_each_concurrent(8, |n| {
+                    let (client, url, acked, refused) =
+                        (client.clone(), url.clone(), acked.clone(), refused.clone());
+                    async move {
+                        let id = format!("d{n}");
+                        loop {
+                            let resp =
+                                signed(client.post(url.as_str()), SECRET, &id, now(), &body(n))
+                                    .send()
+                                    .await;
+                            match resp {
+                                Ok(r) if r.status() == 202 => {
+                                    acked.lock().insert(id);
+                                    return;
+                                }
+                                _ => {
+                                    refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                    tokio::time::sleep(Duration::from_millis(100)).await;
+                                }
+                            }
+                        }
+                    }
+                })
+                .await;
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while acked.lock().len() < N / 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "deliveries are not being accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let before_restart: HashSet<String> = acked.lock().clone();
+    server.kill_and_restart().await;
+    tokio::time::timeout(Duration::from_secs(120), sender)
+        .await
+        .expect("all delivered")
+        .unwrap();
+
+    let events = webhook_events(&bus, "probe").await;
+    let stored: Vec<String> = events
+        .iter()
+        .map(|e| {
+            v1::WebhookReceived::decode(e.payload())
+                .unwrap()
+                .delivery_id
+        })
+        .collect();
+    let unique: HashSet<&String> = stored.iter().collect();
+    for id in &before_restart {
+        assert!(
+            unique.contains(id),
+            "{id} was acknowledged before the restart and is gone"
+        );
+    }
+    assert_eq!(unique.len(), N, "every acknowledged delivery is stored");
+    assert_eq!(
+        stored.len(),
+        N,
+        "and the vendor's retries were deduplicated"
+    );
+    tracing::info!(
+        refused = refused.load(std::sync::atomic::Ordering::Relaxed),
+        "answered non-2xx during the restart"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn past_the_in_flight_limit_the_answer_is_429_and_shutdown_drains_in_flight_deliveries() {
+    let server = NatsServer::start(false).await;
+    let db = TestDb::new().await;
+    let bus = Bus::connect(&server.url(), "lockstep").await.unwrap();
+    let (_, id) = integration(
+        db.store(),
+        Vendor::ServiceNow,
+        IntegrationSettings::default(),
+    )
+    .await;
+    let app = start(
+        config(
+            &db,
+            "production",
+            &[
+                ("LOCKSTEP_INGEST__MAX_IN_FLIGHT", "1"),
+                ("LOCKSTEP_INGEST__PUBLISH_TIMEOUT", "20s"),
+            ],
+        ),
+        db.store(),
+        &bus,
+    )
+    .await;
+    // Warm the secret cache so the frozen server is the only thing a delivery waits for.
+    let warm = signed(http().post(app.url(id)), SECRET, "warm", now(), &body(0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(warm.status(), 202);
+
+    server.freeze();
+    let first =
+        tokio::spawn(signed(http().post(app.url(id)), SECRET, "held", now(), &body(1)).send());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let second = signed(http().post(app.url(id)), SECRET, "over", now(), &body(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        second.status(),
+        429,
+        "a full receiver refuses instead of queueing"
+    );
+    assert_eq!(second.headers()["retry-after"], "5");
+
+    app.shutdown.trigger();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !app.task.is_finished(),
+        "shutdown waits for the delivery in flight"
+    );
+    server.thaw();
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(
+        first.status(),
+        202,
+        "the in-flight delivery finished and was acknowledged"
+    );
+    tokio::time::timeout(Duration::from_secs(10), app.task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    let ids: HashSet<String> = webhook_events(&bus, "probe")
+        .await
+        .iter()
+        .map(|e| {
+            v1::WebhookReceived::decode(e.payload())
+                .unwrap()
+                .delivery_id
+        })
+        .collect();
+    assert_eq!(ids, HashSet::from(["warm".to_owned(), "held".to_owned()]));
+}

@@ -1,0 +1,204 @@
+//! The consume loop. Each round: fetch up to `batch_size` events, decode them (dead-lettering
+//! what can never apply), apply the rest in ONE transaction, commit, publish the resulting
+//! `finding.changed` events, then acknowledge. If any event of the batch fails, the batch rolls
+//! back and its events are applied one transaction each, so one bad event costs its batch a
+//! retry, never its neighbours their effect.
+//!
+//! Crash safety: nothing is acked before its commit, so a crash redelivers; the inbox turns the
+//! redelivery into a duplicate, and a duplicate re-publishes the change it caused (same event id,
+//! which JetStream deduplicates) before it is acked. So a crash between commit and publish loses
+//! no `finding.changed`.
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use lockstep_bus::{Bus, Delivery, EventConsumer};
+use lockstep_platform::Shutdown;
+use lockstep_store::Store;
+use time::OffsetDateTime;
+
+use crate::apply::{Applied, BatchCache, Failure, apply_one, lag_seconds};
+use crate::config::ApplierSettings;
+use crate::decode::{Inbound, decode};
+
+pub(crate) struct Worker {
+    pub store: Store,
+    pub bus: Bus,
+    pub consumer: EventConsumer,
+    pub settings: ApplierSettings,
+}
+
+impl Worker {
+    pub async fn run(self, shutdown: Shutdown) {
+        while !shutdown.is_triggered() {
+            let batch = match self
+                .consumer
+                .fetch(self.settings.batch_size.max(1), self.settings.fetch_wait)
+                .await
+            {
+                Ok(batch) => batch,
+                Err(err) => {
+                    tracing::warn!(error = %err, "fetching events failed; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                    continue;
+                }
+            };
+            if !batch.is_empty() {
+                self.process(batch).await;
+            }
+        }
+    }
+
+    async fn process(&self, batch: Vec<Delivery>) {
+        let started = Instant::now();
+        let mut ready = Vec::with_capacity(batch.len());
+        for delivery in batch {
+            match decode(self.bus.subjects(), delivery.subject(), delivery.payload()) {
+                Ok(inbound) => ready.push((delivery, inbound)),
+                Err(unusable) => self.dead_letter(&delivery, &unusable.0).await,
+            }
+        }
+        // One lock order for every batch (and older versions first): concurrent batches wait
+        // for each other instead of deadlocking.
+        ready.sort_by(|(_, a), (_, b)| {
+            (
+                a.tenant,
+                a.integration,
+                a.observation.ticket.external_id().as_str(),
+                a.observation.version,
+            )
+                .cmp(&(
+                    b.tenant,
+                    b.integration,
+                    b.observation.ticket.external_id().as_str(),
+                    b.observation.version,
+                ))
+        });
+        match self.apply_batch(&ready).await {
+            Ok(results) => {
+                let items: Vec<_> = ready.iter().zip(results).collect();
+                self.finish(&items).await;
+            }
+            Err(err) => {
+                tracing::info!(error = %err, events = ready.len(),
+                    "batch rolled back; applying its events one by one");
+                for item in &ready {
+                    self.apply_single(item).await;
+                }
+            }
+        }
+        metrics::histogram!("lockstep_applier_batch_seconds")
+            .record(started.elapsed().as_secs_f64());
+    }
+
+    /// All events in one transaction; any failure rolls all of them back.
+    async fn apply_batch(&self, ready: &[(Delivery, Inbound)]) -> Result<Vec<Applied>, Failure> {
+        let mut tx = self.store.begin().await?;
+        let mut cache = BatchCache::default();
+        let mut results = Vec::with_capacity(ready.len());
+        for (_, inbound) in ready {
+            results.push(apply_one(&mut tx, &mut cache, &self.settings.consumer, inbound).await?);
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    async fn apply_single(&self, item: &(Delivery, Inbound)) {
+        let (delivery, inbound) = item;
+        let result = async {
+            let mut tx = self.store.begin().await?;
+            let applied = apply_one(
+                &mut tx,
+                &mut BatchCache::default(),
+                &self.settings.consumer,
+                inbound,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok::<_, Failure>(applied)
+        }
+        .await;
+        match result {
+            Ok(applied) => self.finish(&[(item, applied)]).await,
+            Err(Failure::Permanent(reason)) => self.dead_letter(delivery, &reason).await,
+            Err(Failure::Transient(err)) => {
+                if delivery.delivered() >= self.settings.max_deliver - 1 {
+                    let reason = format!(
+                        "still failing after {} deliveries: {err}",
+                        delivery.delivered()
+                    );
+                    self.dead_letter(delivery, &reason).await;
+                } else {
+                    tracing::warn!(event_id = %inbound.event_id, error = %err, "event will be retried");
+                    self.count("retried");
+                    if let Err(err) = delivery.nak(self.settings.retry_delay).await {
+                        tracing::warn!(error = %err, "nak failed; the event comes back after ack_wait");
+                    }
+                }
+            }
+        }
+    }
+
+    /// After the commit: publish the changes, then ack. An event whose change could not be
+    /// published is nakked; its redelivery is a duplicate that publishes it again.
+    async fn finish(&self, items: &[(&(Delivery, Inbound), Applied)]) {
+        let now = OffsetDateTime::now_utc();
+        let published = join_all(items.iter().map(|((_, inbound), applied)| async move {
+            let Some(change) = applied.change() else { return true };
+            let subject = self.bus.subjects().finding_changed(inbound.tenant);
+            match self.bus.publish(&subject, change).await {
+                Ok(_) => true,
+                Err(err) => {
+                    tracing::warn!(event_id = %change.event_id, error = %err, "publishing finding.changed failed");
+                    false
+                }
+            }
+        }))
+        .await;
+        join_all(items.iter().zip(published).map(|(((delivery, inbound), applied), ok)| async move {
+            if !ok {
+                self.count("retried");
+                let _ = delivery.nak(self.settings.retry_delay).await;
+                return;
+            }
+            self.count(applied.outcome());
+            if matches!(applied, Applied::Applied { .. }) {
+                metrics::histogram!("lockstep_sync_lag_seconds", "channel" => inbound.channel.as_str())
+                    .record(lag_seconds(inbound, now));
+            }
+            if let Err(err) = delivery.ack().await {
+                // The event comes back and is then a duplicate: no second effect.
+                tracing::warn!(event_id = %inbound.event_id, error = %err, "ack failed");
+            }
+        }))
+        .await;
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) {
+        tracing::warn!(
+            subject = delivery.subject(),
+            sequence = delivery.stream_sequence(),
+            reason,
+            "dead-lettering an event that can never apply"
+        );
+        match delivery
+            .dead_letter(&self.bus, &self.settings.consumer, reason)
+            .await
+        {
+            Ok(()) => self.count("dead_lettered"),
+            Err(err) => {
+                tracing::warn!(error = %err, "dead-lettering failed; the event will come back");
+                let _ = delivery.nak(self.settings.retry_delay).await;
+            }
+        }
+    }
+
+    fn count(&self, outcome: &'static str) {
+        metrics::counter!("lockstep_events_total",
+            "consumer" => self.settings.consumer.clone(), "outcome" => outcome)
+        .increment(1);
+    }
+}
