@@ -4,12 +4,13 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help test demo bench build services-up services-down clean-run
+.PHONY: help test demo bench fuzz build services-up services-down clean-run
 
 help:
 	@echo "make test           fmt, clippy -D warnings, every test (starts PostgreSQL and NATS as needed)"
 	@echo "make demo           run the end-to-end demo against the ServiceNow emulator"
 	@echo "make bench          run the benchmarks and print figures beside their baselines"
+	@echo "make fuzz           long fuzzing run of the webhook verifiers and parsers (FUZZ_CASES, default 200000)"
 	@echo "make services-up    start/find PostgreSQL and NATS for local work; URLs land in .run/env"
 	@echo "make services-down  stop the private instances"
 
@@ -21,6 +22,12 @@ demo:
 
 bench:
 	scripts/with-services.sh scripts/bench.sh
+
+FUZZ_CASES ?= 200000
+
+# The same property-based fuzz tests `make test` runs briefly (256 cases each), run long.
+fuzz:
+	LOCKSTEP_FUZZ_CASES=$(FUZZ_CASES) scripts/with-services.sh cargo test --release -p lockstep-ingest-webhook --test ingest fuzz
 
 build:
 	cargo build --workspace --all-targets
