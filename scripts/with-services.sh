@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Runs a command with PostgreSQL and NATS available (see services.sh), exporting DATABASE_URL and
-# NATS_URL, and stops the private instances afterwards whatever the command's outcome.
+# NATS_URL. Private instances it started are stopped afterwards whatever the command's outcome; ones
+# that were already running (`make services-up`) are left running for whoever started them.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+already_up=false
+[ -f "$root/.run/env" ] && already_up=true
 "$root/scripts/services.sh" up
-trap '"$root/scripts/services.sh" down' EXIT
+if [ "$already_up" = false ]; then
+  trap '"$root/scripts/services.sh" down' EXIT
+fi
 set -a
 # shellcheck disable=SC1091
 . "$root/.run/env"
