@@ -50,8 +50,8 @@ export LOCKSTEP_MASTER_KEYS="demo:$(head -c 32 /dev/urandom | base64 | tr -d '\n
 export LOCKSTEP_VENDOR_HTTP__CA_FILES="[\"$work/ca.pem\"]"
 export LOCKSTEP_TELEMETRY__FORMAT=pretty
 export LOCKSTEP_TELEMETRY__FILTER=warn
-export LOCKSTEP_SERVER="http://127.0.0.1:50051"
-export LOCKSTEP_WRITER="http://127.0.0.1:50052"
+export LOCKSTEP_API_URL="http://127.0.0.1:50051"
+export LOCKSTEP_WRITER_URL="http://127.0.0.1:50052"
 
 step "lockstep admin bootstrap --tenant-name demo"
 eval "$("$bin/lockstep" admin bootstrap --tenant-name demo)"

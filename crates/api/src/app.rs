@@ -1,0 +1,113 @@
+//! Building and running the service, in a test (port 0), in its own process (`main.rs`) or inside
+//! an all-in-one `lockstep up`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use lockstep_bus::{Bus, StreamSettings};
+use lockstep_crypto::Keyring;
+use lockstep_platform::Shutdown;
+use lockstep_platform::health::{self, Readiness};
+use lockstep_service_kit::Authenticator;
+use lockstep_service_kit::server::{self, GrpcRoutes};
+use lockstep_service_kit::vendor::VendorClients;
+use lockstep_store::Store;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::ctx::Ctx;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// What the service talks to; [`Deps::connect`] makes them from configuration.
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Store,
+    pub bus: Bus,
+    pub keyring: Arc<Keyring>,
+}
+
+impl Deps {
+    /// Connects to PostgreSQL and NATS and reads the master keys from the environment
+    /// (`LOCKSTEP_MASTER_KEYS` or `LOCKSTEP_MASTER_KEYS_FILE`).
+    pub async fn connect(config: &Config) -> Result<Self, Error> {
+        let store = Store::connect(
+            config.database.url.expose(),
+            config.database.max_connections.get(),
+        )
+        .await?;
+        let bus = Bus::connect(&config.nats.url, &config.nats.subject_prefix).await?;
+        Ok(Self {
+            store,
+            bus,
+            keyring: Arc::new(Keyring::from_env()?),
+        })
+    }
+}
+
+pub struct App {
+    routes: GrpcRoutes,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    admin_listener: TcpListener,
+    admin_addr: SocketAddr,
+    readiness: Readiness,
+}
+
+impl App {
+    /// Binds the listeners and makes sure the stream exists. Nothing is served until [`App::run`].
+    pub async fn build(config: Config, deps: Deps) -> Result<Self, Error> {
+        deps.bus.ensure_stream(&StreamSettings::default()).await?;
+        let exec = config.vendor_http.executor()?;
+        let ctx = Ctx {
+            auth: Authenticator::new(deps.store.clone()),
+            vendors: VendorClients::new(deps.keyring, exec),
+            store: deps.store,
+            bus: deps.bus,
+        };
+        let routes = GrpcRoutes::new(config.grpc.reflection)?
+            .add(crate::integrations::service(ctx.clone()))
+            .add(crate::mapping::service(ctx.clone()))
+            .add(crate::presets::service(ctx.clone()))
+            .add(crate::workbench::service(ctx.store.clone()))
+            .add(crate::findings::service(ctx));
+        let readiness = Readiness::new();
+        let (listener, local_addr) = server::bind(config.grpc.listen).await?;
+        let (admin_listener, admin_addr) = lockstep_platform::bind(config.admin.listen).await?;
+        tracing::info!(%local_addr, %admin_addr, "api ready");
+        Ok(Self {
+            routes,
+            listener,
+            local_addr,
+            admin_listener,
+            admin_addr,
+            readiness,
+        })
+    }
+
+    /// Where the gRPC services listen.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// Serves until `shutdown` fires, then reports NOT_SERVING and lets in-flight calls finish.
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), Error> {
+        self.readiness.fail_on_shutdown(&shutdown);
+        let admin_stop = Shutdown::new();
+        let admin = tokio::spawn(lockstep_platform::serve(
+            self.admin_listener,
+            health::admin_router(self.readiness.clone())?,
+            admin_stop.clone(),
+        ));
+        let served = self.routes.serve(self.listener, shutdown).await;
+        admin_stop.trigger();
+        let _ = admin.await;
+        tracing::info!("api stopped");
+        Ok(served?)
+    }
+}

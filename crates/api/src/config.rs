@@ -1,0 +1,60 @@
+//! The service's configuration: shared platform sections plus `[grpc]` and `[vendor_http]`.
+//! Every key is documented in `defaults.toml`, which is embedded and loaded first.
+
+use lockstep_platform::config::{DatabaseConfig, HttpConfig, Mode, NatsConfig, TelemetryConfig};
+use lockstep_service_kit::vendor::VendorHttpConfig;
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULTS: &str = include_str!("defaults.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(default)]
+    pub mode: Mode,
+    #[serde(default)]
+    pub grpc: GrpcConfig,
+    #[serde(default)]
+    pub admin: HttpConfig,
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub nats: NatsConfig,
+    #[serde(default)]
+    pub vendor_http: VendorHttpConfig,
+}
+
+/// `[grpc]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GrpcConfig {
+    pub listen: std::net::SocketAddr,
+    /// Serve gRPC reflection (some security teams turn it off).
+    pub reflection: bool,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        Self {
+            listen: ([0, 0, 0, 0], 50051).into(),
+            reflection: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_defaults_load() {
+        let env = [(
+            "LOCKSTEP_DATABASE__URL".to_owned(),
+            "postgres://x@y/z".to_owned(),
+        )];
+        let config: Config = lockstep_platform::config::load_with_env(DEFAULTS, None, env).unwrap();
+        assert_eq!(config.grpc, GrpcConfig::default());
+        assert_eq!(config.admin.listen.port(), 9094);
+        assert_eq!(config.vendor_http, VendorHttpConfig::default());
+    }
+}

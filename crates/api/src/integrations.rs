@@ -1,0 +1,385 @@
+//! `IntegrationService`: integrations with sealed credentials. Reads need any role, writes and
+//! the connection test need admin. Credentials are never returned, only whether they are set and
+//! a fingerprint of the sealed value.
+
+use lockstep_connectors::servicenow::{CheckStatus, ConnectionReport};
+use lockstep_crypto::{Aad, Purpose};
+use lockstep_domain::{IntegrationId, ServiceNowTable, Vendor};
+use lockstep_proto::v1 as pb;
+use lockstep_proto::v1::integration_service_server::{
+    IntegrationService, IntegrationServiceServer,
+};
+use lockstep_service_kit::convert::{integration_id, page_size, ts};
+use lockstep_service_kit::{Access, status, vendor};
+use lockstep_store::{IntegrationRecord, IntegrationSettings, NewIntegration, StoreError};
+use tonic::{Request, Response, Status};
+
+use crate::ctx::{Ctx, id_for_request, offset_page};
+
+pub struct Integrations {
+    ctx: Ctx,
+}
+
+pub(crate) fn service(ctx: Ctx) -> IntegrationServiceServer<Integrations> {
+    IntegrationServiceServer::new(Integrations { ctx })
+}
+
+pub fn to_pb(record: &IntegrationRecord) -> pb::Integration {
+    pb::Integration {
+        id: record.id.to_string(),
+        vendor: record.vendor.as_str().to_owned(),
+        name: record.name.clone(),
+        base_url: record.base_url.clone(),
+        auth_kind: record.auth_kind.as_str().to_owned(),
+        credentials_set: true,
+        credentials_fingerprint: vendor::fingerprint(&record.sealed_credentials),
+        webhook_secret_set: record.sealed_webhook_secret.is_some(),
+        settings: Some(pb::IntegrationSettings {
+            auto_close_on_resolve: record.settings.auto_close_on_resolve,
+            default_table: record
+                .settings
+                .default_table_or_project
+                .clone()
+                .unwrap_or_default(),
+            poll_interval_secs: record.settings.poll_interval_secs,
+            allow_unsigned: record.settings.allow_unsigned,
+        }),
+        active: record.active,
+        create_time: ts(record.created_at),
+        update_time: ts(record.updated_at),
+        credentials_rotate_time: ts(record.credentials_rotated_at),
+    }
+}
+
+fn settings_from_pb(
+    settings: Option<&pb::IntegrationSettings>,
+) -> Result<IntegrationSettings, Status> {
+    let Some(s) = settings else {
+        return Ok(IntegrationSettings::default());
+    };
+    let table = s.default_table.trim();
+    let default_table_or_project = if table.is_empty() {
+        None
+    } else {
+        let parsed: ServiceNowTable = table.parse().map_err(|_| {
+            Status::invalid_argument(format!(
+                "settings.default_table {table:?} is not a ServiceNow table Lockstep writes; use incident or change_request"
+            ))
+        })?;
+        Some(parsed.as_str().to_owned())
+    };
+    if s.poll_interval_secs != 0 && s.poll_interval_secs < 30 {
+        return Err(Status::invalid_argument(
+            "settings.poll_interval_secs must be at least 30 (or 0 for the default of 300)",
+        ));
+    }
+    Ok(IntegrationSettings {
+        auto_close_on_resolve: s.auto_close_on_resolve,
+        default_table_or_project,
+        poll_interval_secs: if s.poll_interval_secs == 0 {
+            IntegrationSettings::DEFAULT_POLL_INTERVAL_SECS
+        } else {
+            s.poll_interval_secs
+        },
+        allow_unsigned: s.allow_unsigned,
+    })
+}
+
+fn check_name(name: &str) -> Result<String, Status> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.contains(['\n', '\r']) {
+        return Err(Status::invalid_argument(
+            "name is required: one line of at most 100 characters, such as \"servicenow-prod\"",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+pub fn report_to_pb(report: &ConnectionReport) -> pb::TestConnectionResponse {
+    let snake = |s: String| {
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    };
+    pb::TestConnectionResponse {
+        ok: report.ok(),
+        instance: report.instance.clone(),
+        user_name: report.user_name.clone().unwrap_or_default(),
+        checks: report
+            .checks
+            .iter()
+            .map(|c| pb::ConnectionCheck {
+                id: snake(format!("{:?}", c.id)),
+                title: c.title().to_owned(),
+                status: match c.status {
+                    CheckStatus::Pass => "pass",
+                    CheckStatus::Warn => "warn",
+                    CheckStatus::Fail => "fail",
+                    CheckStatus::Skipped => "skipped",
+                }
+                .to_owned(),
+                detail: c.detail.clone(),
+                problem: c
+                    .problem
+                    .map(|p| snake(format!("{p:?}")))
+                    .unwrap_or_default(),
+                remedy: c.remedy.clone().unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
+#[tonic::async_trait]
+impl IntegrationService for Integrations {
+    async fn create_integration(
+        &self,
+        request: Request<pb::CreateIntegrationRequest>,
+    ) -> Result<Response<pb::Integration>, Status> {
+        let caller = self
+            .ctx
+            .caller(&request, Access::Admin, "creating an integration")
+            .await?;
+        let req = request.into_inner();
+        let replay_id = id_for_request(caller.tenant, "CreateIntegration", &req.request_id)?;
+        if let Some(id) = replay_id {
+            match self
+                .ctx
+                .store
+                .integrations()
+                .get(caller.tenant, IntegrationId::from_uuid(id))
+                .await
+            {
+                Ok(existing) => return Ok(Response::new(to_pb(&existing))),
+                Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(status::from_store(e)),
+            }
+        }
+        let vendor_name = req.vendor.trim();
+        let vendor: Vendor = if vendor_name.is_empty() {
+            Vendor::ServiceNow
+        } else {
+            vendor_name
+                .parse()
+                .map_err(|e| Status::invalid_argument(format!("vendor: {e}")))?
+        };
+        let name = check_name(&req.name)?;
+        let base_url = vendor::check_base_url(vendor, &req.base_url)?;
+        let credentials = vendor::credentials_from_pb(req.credentials.as_ref())?;
+        let settings = settings_from_pb(req.settings.as_ref())?;
+        let id = replay_id.map_or_else(IntegrationId::new, IntegrationId::from_uuid);
+        let keyring = self.ctx.vendors.keyring();
+        let sealed_credentials =
+            vendor::seal_credentials(keyring, caller.tenant, id, &credentials)?;
+        let secret = req.webhook_secret.trim();
+        let sealed_webhook_secret = if secret.is_empty() {
+            None
+        } else {
+            Some(
+                keyring
+                    .seal(
+                        secret.as_bytes(),
+                        &Aad::new(caller.tenant, id, Purpose::WebhookSecret),
+                    )
+                    .map_err(|e| status::internal(&e))?,
+            )
+        };
+        let new = NewIntegration {
+            id,
+            vendor,
+            name,
+            base_url,
+            auth_kind: vendor::auth_kind(&credentials),
+            sealed_credentials,
+            sealed_webhook_secret,
+            settings,
+        };
+        let created = self
+            .ctx
+            .store
+            .integrations()
+            .create(caller.tenant, &new)
+            .await;
+        let record = match created {
+            Ok(record) => record,
+            // A concurrent retry with the same request_id may have won the race.
+            Err(e) if replay_id.is_some() => self
+                .ctx
+                .store
+                .integrations()
+                .get(caller.tenant, id)
+                .await
+                .map_err(|_| status::from_store(e))?,
+            Err(e) => return Err(status::from_store(e)),
+        };
+        tracing::info!(integration = %record.id, name = %record.name, by = %caller.name, "integration created");
+        Ok(Response::new(to_pb(&record)))
+    }
+
+    async fn get_integration(
+        &self,
+        request: Request<pb::GetIntegrationRequest>,
+    ) -> Result<Response<pb::Integration>, Status> {
+        let caller = self
+            .ctx
+            .caller(&request, Access::Read, "reading integrations")
+            .await?;
+        let id = integration_id("id", &request.get_ref().id)?;
+        let record = self
+            .ctx
+            .store
+            .integrations()
+            .get(caller.tenant, id)
+            .await
+            .map_err(status::from_store)?;
+        Ok(Response::new(to_pb(&record)))
+    }
+
+    async fn list_integrations(
+        &self,
+        request: Request<pb::ListIntegrationsRequest>,
+    ) -> Result<Response<pb::ListIntegrationsResponse>, Status> {
+        let caller = self
+            .ctx
+            .caller(&request, Access::Read, "listing integrations")
+            .await?;
+        let req = request.get_ref();
+        let size = page_size(req.page_size, 50, 200)?;
+        let all = self
+            .ctx
+            .store
+            .integrations()
+            .list(caller.tenant)
+            .await
+            .map_err(status::from_store)?;
+        let (page, next_page_token) = offset_page(&all, size, &req.page_token)?;
+        Ok(Response::new(pb::ListIntegrationsResponse {
+            integrations: page.iter().map(to_pb).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn update_integration(
+        &self,
+        request: Request<pb::UpdateIntegrationRequest>,
+    ) -> Result<Response<pb::Integration>, Status> {
+        let caller = self
+            .ctx
+            .caller(&request, Access::Admin, "updating an integration")
+            .await?;
+        let req = request.into_inner();
+        let id = integration_id("id", &req.id)?;
+        let mask: Vec<&str> = req.update_mask.iter().map(|m| m.trim()).collect();
+        if let Some(bad) = mask.iter().find(|m| !matches!(**m, "settings" | "active")) {
+            return Err(Status::invalid_argument(format!(
+                "update_mask names {bad:?}; updatable fields are settings and active"
+            )));
+        }
+        let wants = |field: &str| mask.is_empty() || mask.contains(&field);
+        let store = &self.ctx.store;
+        let mut record = store
+            .integrations()
+            .get(caller.tenant, id)
+            .await
+            .map_err(status::from_store)?;
+        if wants("settings") {
+            let settings = settings_from_pb(req.settings.as_ref())?;
+            record = store
+                .integrations()
+                .update_settings(caller.tenant, id, &settings)
+                .await
+                .map_err(status::from_store)?;
+        }
+        if wants("active") && record.active != req.active {
+            record = store
+                .integrations()
+                .set_active(caller.tenant, id, req.active)
+                .await
+                .map_err(status::from_store)?;
+        }
+        Ok(Response::new(to_pb(&record)))
+    }
+
+    async fn delete_integration(
+        &self,
+        request: Request<pb::DeleteIntegrationRequest>,
+    ) -> Result<Response<pb::DeleteIntegrationResponse>, Status> {
+        let caller = self
+            .ctx
+            .caller(&request, Access::Admin, "deleting an integration")
+            .await?;
+        let id = integration_id("id", &request.get_ref().id)?;
+        self.ctx
+            .store
+            .integrations()
+            .delete(caller.tenant, id)
+            .await
+            .map_err(status::from_store)?;
+        tracing::info!(integration = %id, by = %caller.name, "integration deleted");
+        Ok(Response::new(pb::DeleteIntegrationResponse {}))
+    }
+
+    async fn test_connection(
+        &self,
+        request: Request<pb::TestConnectionRequest>,
+    ) -> Result<Response<pb::TestConnectionResponse>, Status> {
+        let caller = self
+            .ctx
+            .caller(
+                &request,
+                Access::Admin,
+                "testing an integration's connection",
+            )
+            .await?;
+        let id = integration_id("id", &request.get_ref().id)?;
+        let record = self
+            .ctx
+            .store
+            .integrations()
+            .get(caller.tenant, id)
+            .await
+            .map_err(status::from_store)?;
+        let client = self.ctx.vendors.build(&record)?;
+        let report = client.test_connection().await;
+        Ok(Response::new(report_to_pb(&report)))
+    }
+
+    async fn rotate_credentials(
+        &self,
+        request: Request<pb::RotateCredentialsRequest>,
+    ) -> Result<Response<pb::Integration>, Status> {
+        let caller = self
+            .ctx
+            .caller(
+                &request,
+                Access::Admin,
+                "rotating an integration's credentials",
+            )
+            .await?;
+        let req = request.into_inner();
+        let id = integration_id("id", &req.id)?;
+        let credentials = vendor::credentials_from_pb(req.credentials.as_ref())?;
+        // Existence first, so another tenant's id is NOT_FOUND before anything is sealed.
+        self.ctx
+            .store
+            .integrations()
+            .get(caller.tenant, id)
+            .await
+            .map_err(status::from_store)?;
+        let sealed =
+            vendor::seal_credentials(self.ctx.vendors.keyring(), caller.tenant, id, &credentials)?;
+        let record = self
+            .ctx
+            .store
+            .integrations()
+            .rotate_credentials(caller.tenant, id, vendor::auth_kind(&credentials), &sealed)
+            .await
+            .map_err(status::from_store)?;
+        tracing::info!(integration = %id, by = %caller.name, "integration credentials rotated");
+        Ok(Response::new(to_pb(&record)))
+    }
+}

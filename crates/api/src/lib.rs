@@ -1,0 +1,27 @@
+//! `api`: Lockstep's gRPC API for admins and analysts.
+//!
+//! - `IntegrationService` ([`integrations`]): integrations with sealed credentials (never
+//!   returned), connection test, rotation. Writes need an admin token.
+//! - `MappingService` ([`mapping`]): severity and status rules, checked against the instance's
+//!   choice lists.
+//! - `PresetService` ([`presets`]): tenant-wide ticket field defaults.
+//! - `FindingService` ([`findings`]): import (JSON, SARIF 2.1.0 — [`import`]), list, get with
+//!   ticket links, activity feed, analyst status changes (published as
+//!   `lockstep.finding.changed`, which the ticket-writer pushes to the tickets).
+//! - `WorkbenchService` ([`workbench`]): every ticket-linked finding, filtered and paged.
+//!
+//! Every RPC authenticates a bearer token and scopes every read and write to its tenant; ids of
+//! another tenant behave exactly like ids that do not exist.
+
+mod app;
+pub mod config;
+mod ctx;
+pub mod findings;
+pub mod import;
+pub mod integrations;
+pub mod mapping;
+pub mod presets;
+pub mod workbench;
+
+pub use app::{App, Deps};
+pub use config::Config;

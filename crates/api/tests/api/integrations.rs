@@ -1,0 +1,364 @@
+//! Integrations, mapping rules and presets against the emulator.
+
+use lockstep_proto::v1 as pb;
+use tonic::Code;
+
+use crate::support::{Env, basic, code, create_integration, req};
+
+#[tokio::test]
+async fn an_integration_keeps_its_credentials_sealed_and_tests_its_connection() {
+    let env = Env::start().await;
+    let created = env.integration(&env.a.admin, "servicenow-prod").await;
+    assert!(created.credentials_set);
+    assert_eq!(created.auth_kind, "basic");
+    assert_eq!(created.credentials_fingerprint.len(), 16);
+    assert!(
+        !format!("{created:?}").contains("lockstep.integration\""),
+        "the password is never returned"
+    );
+    // Sealed at rest: the stored bytes do not hold the password.
+    let id = lockstep_domain::IntegrationId::parse(&created.id).unwrap();
+    let row = env.store().integrations().get(env.a.id, id).await.unwrap();
+    let stored = String::from_utf8_lossy(&row.sealed_credentials.to_bytes()).into_owned();
+    assert!(!stored.contains("lockstep.integration"));
+
+    let report = env
+        .integrations()
+        .test_connection(req(
+            &env.a.admin,
+            pb::TestConnectionRequest {
+                id: created.id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(report.ok, "{report:#?}");
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.id == "authenticated" && c.status == "pass"),
+        "{report:#?}"
+    );
+
+    // Rotating to wrong credentials: the fingerprint changes and the test names the problem.
+    let rotated = env
+        .integrations()
+        .rotate_credentials(req(
+            &env.a.admin,
+            pb::RotateCredentialsRequest {
+                id: created.id.clone(),
+                credentials: Some(basic("lockstep.integration", "wrong")),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(
+        rotated.credentials_fingerprint,
+        created.credentials_fingerprint
+    );
+    let report = env
+        .integrations()
+        .test_connection(req(
+            &env.a.admin,
+            pb::TestConnectionRequest {
+                id: created.id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!report.ok);
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.problem == "authentication_failed"),
+        "{report:#?}"
+    );
+}
+
+#[tokio::test]
+async fn creates_with_a_request_id_are_idempotent_and_names_are_checked() {
+    let env = Env::start().await;
+    let mut create = create_integration(env.sim.base_url(), "sn");
+    create.request_id = "2b1c9f7e-1111-4a5b-9c1d-000000000001".into();
+    let first = env
+        .integrations()
+        .create_integration(req(&env.a.admin, create.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let again = env
+        .integrations()
+        .create_integration(req(&env.a.admin, create.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.id, again.id);
+    create.request_id.clear();
+    assert_ne!(
+        code(
+            env.integrations()
+                .create_integration(req(&env.a.admin, create.clone()))
+                .await
+        ),
+        Code::Ok
+    );
+    create.name = " ".into();
+    let err = env
+        .integrations()
+        .create_integration(req(&env.a.admin, create.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    create.name = "other".into();
+    create.base_url = "not a url".into();
+    assert_eq!(
+        code(
+            env.integrations()
+                .create_integration(req(&env.a.admin, create))
+                .await
+        ),
+        Code::InvalidArgument
+    );
+
+    let listed = env
+        .integrations()
+        .list_integrations(req(&env.a.viewer, pb::ListIntegrationsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.integrations.len(), 1);
+    let updated = env
+        .integrations()
+        .update_integration(req(
+            &env.a.admin,
+            pb::UpdateIntegrationRequest {
+                id: first.id.clone(),
+                settings: Some(pb::IntegrationSettings {
+                    default_table: "change_request".into(),
+                    ..Default::default()
+                }),
+                active: false,
+                update_mask: vec!["settings".into(), "active".into()],
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.settings.unwrap().default_table, "change_request");
+    assert!(!updated.active);
+    env.integrations()
+        .delete_integration(req(
+            &env.a.admin,
+            pb::DeleteIntegrationRequest {
+                id: first.id.clone(),
+            },
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(
+            env.integrations()
+                .get_integration(req(
+                    &env.a.admin,
+                    pb::GetIntegrationRequest { id: first.id }
+                ))
+                .await
+        ),
+        Code::NotFound
+    );
+}
+
+#[tokio::test]
+async fn mapping_rules_are_checked_against_the_instance_choices() {
+    let env = Env::start().await;
+    // An account that can read sys_choice, so the lists are complete.
+    let mut create = create_integration(env.sim.base_url(), "sn");
+    create.credentials = Some(basic("admin", "admin"));
+    let integration = env
+        .integrations()
+        .create_integration(req(&env.a.admin, create))
+        .await
+        .unwrap()
+        .into_inner();
+    let get = || pb::GetMappingRulesRequest {
+        integration_id: integration.id.clone(),
+    };
+    let defaults = env
+        .mapping()
+        .get_mapping_rules(req(&env.a.viewer, get()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(defaults.is_default);
+    let critical = defaults
+        .severity
+        .iter()
+        .find(|s| s.kind == "incident" && s.severity == "critical")
+        .unwrap();
+    assert_eq!(critical.priority, "1 - Critical");
+
+    let mut doc: serde_json::Value = serde_json::from_str(&defaults.rules_json).unwrap();
+    doc["incident"]["severity"]["critical"]["category"] = "no-such-category".into();
+    let update = |rules: &serde_json::Value| pb::UpdateMappingRulesRequest {
+        integration_id: integration.id.clone(),
+        rules_json: rules.to_string(),
+        skip_instance_validation: false,
+    };
+    let err = env
+        .mapping()
+        .update_mapping_rules(req(&env.a.admin, update(&doc)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{}", err.message());
+    assert!(
+        err.message().contains("no-such-category"),
+        "{}",
+        err.message()
+    );
+
+    doc["incident"]["severity"]["critical"]["category"] = "software".into();
+    doc["incident"]["severity"]["low"]["impact"] = 2.into();
+    let saved = env
+        .mapping()
+        .update_mapping_rules(req(&env.a.admin, update(&doc)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!saved.is_default);
+    assert!(
+        saved.instance_warnings.is_empty(),
+        "{:?}",
+        saved.instance_warnings
+    );
+    let low = saved
+        .severity
+        .iter()
+        .find(|s| s.kind == "incident" && s.severity == "low")
+        .unwrap();
+    assert_eq!(low.impact, "2 - Medium");
+    assert_eq!(
+        code(
+            env.mapping()
+                .update_mapping_rules(req(&env.a.analyst, update(&doc)))
+                .await
+        ),
+        Code::PermissionDenied
+    );
+    let bad = pb::UpdateMappingRulesRequest {
+        rules_json: "{\"vendor\": \"servicenow\"}".into(),
+        ..update(&doc)
+    };
+    assert_eq!(
+        code(
+            env.mapping()
+                .update_mapping_rules(req(&env.a.admin, bad))
+                .await
+        ),
+        Code::InvalidArgument
+    );
+}
+
+#[tokio::test]
+async fn presets_are_created_read_updated_and_deleted() {
+    let env = Env::start().await;
+    let fields = pb::FieldValues {
+        assignment_group: "Network".into(),
+        urgency: "1".into(),
+        ..Default::default()
+    };
+    let create = pb::CreatePresetRequest {
+        request_id: "p-1".into(),
+        name: "Network team".into(),
+        fields: Some(fields.clone()),
+    };
+    let made = env
+        .presets()
+        .create_preset(req(&env.a.analyst, create.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let again = env
+        .presets()
+        .create_preset(req(&env.a.analyst, create))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(made.id, again.id, "request_id makes the create idempotent");
+    assert_eq!(made.fields.as_ref().unwrap().urgency, "1");
+    let by_name = env
+        .presets()
+        .get_preset(req(
+            &env.a.viewer,
+            pb::GetPresetRequest {
+                id: "network TEAM".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_name.id, made.id);
+    let bad = pb::CreatePresetRequest {
+        request_id: String::new(),
+        name: "bad".into(),
+        fields: Some(pb::FieldValues {
+            impact: "9".into(),
+            ..Default::default()
+        }),
+    };
+    assert_eq!(
+        code(env.presets().create_preset(req(&env.a.analyst, bad)).await),
+        Code::InvalidArgument
+    );
+    let updated = env
+        .presets()
+        .update_preset(req(
+            &env.a.analyst,
+            pb::UpdatePresetRequest {
+                id: made.id.clone(),
+                name: String::new(),
+                fields: Some(pb::FieldValues {
+                    assignee: "beth.anglin".into(),
+                    ..Default::default()
+                }),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            updated.name.as_str(),
+            updated.fields.unwrap().assignee.as_str()
+        ),
+        ("Network team", "beth.anglin")
+    );
+    assert_eq!(
+        code(
+            env.presets()
+                .delete_preset(req(
+                    &env.a.viewer,
+                    pb::DeletePresetRequest {
+                        id: made.id.clone()
+                    }
+                ))
+                .await
+        ),
+        Code::PermissionDenied
+    );
+    env.presets()
+        .delete_preset(req(&env.a.analyst, pb::DeletePresetRequest { id: made.id }))
+        .await
+        .unwrap();
+    let list = env
+        .presets()
+        .list_presets(req(&env.a.viewer, pb::ListPresetsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(list.presets.is_empty());
+}

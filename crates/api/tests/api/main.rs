@@ -1,0 +1,9 @@
+//! End-to-end tests of the API against real PostgreSQL and NATS and the ServiceNow emulator.
+//! One binary, one module per area.
+
+mod support;
+
+mod auth;
+mod findings;
+mod integrations;
+mod tenants;

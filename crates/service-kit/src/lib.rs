@@ -1,0 +1,17 @@
+//! Shared plumbing of Lockstep's gRPC services (`api`, `ticket-writer`):
+//!
+//! - [`auth`]: bearer API tokens (hashed at rest) → a tenant-scoped [`Caller`] with a role;
+//! - [`status`]: the one mapping of store, domain and connector errors to `tonic::Status`;
+//! - [`server`]: a tonic server with gRPC health and reflection (v1 and v1alpha), so `grpcurl`
+//!   works against every service;
+//! - [`convert`]: store records → API messages, and the request parsing helpers;
+//! - [`vendor`]: sealing integration credentials, and vendor clients built from stored
+//!   integrations.
+
+pub mod auth;
+pub mod convert;
+pub mod server;
+pub mod status;
+pub mod vendor;
+
+pub use auth::{Access, Authenticator, Caller};

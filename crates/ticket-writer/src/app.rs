@@ -1,0 +1,124 @@
+//! Building and running the service, in a test (port 0), in its own process (`main.rs`) or inside
+//! an all-in-one `lockstep up`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use lockstep_bus::{Bus, StreamSettings};
+use lockstep_crypto::Keyring;
+use lockstep_platform::Shutdown;
+use lockstep_platform::health::{self, Readiness};
+use lockstep_service_kit::Authenticator;
+use lockstep_service_kit::server::{self, GrpcRoutes};
+use lockstep_service_kit::vendor::VendorClients;
+use lockstep_store::Store;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::push::Pusher;
+use crate::writer::Writer;
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Store,
+    pub bus: Bus,
+    pub keyring: Arc<Keyring>,
+}
+
+impl Deps {
+    pub async fn connect(config: &Config) -> Result<Self, Error> {
+        let store = Store::connect(
+            config.database.url.expose(),
+            config.database.max_connections.get(),
+        )
+        .await?;
+        let bus = Bus::connect(&config.nats.url, &config.nats.subject_prefix).await?;
+        Ok(Self {
+            store,
+            bus,
+            keyring: Arc::new(Keyring::from_env()?),
+        })
+    }
+}
+
+pub struct App {
+    routes: GrpcRoutes,
+    pusher: Option<Pusher>,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    admin_listener: TcpListener,
+    admin_addr: SocketAddr,
+    readiness: Readiness,
+}
+
+impl App {
+    pub async fn build(config: Config, deps: Deps) -> Result<Self, Error> {
+        deps.bus.ensure_stream(&StreamSettings::default()).await?;
+        let vendors = VendorClients::new(deps.keyring, config.vendor_http.executor()?);
+        let writer = Writer {
+            store: deps.store.clone(),
+            bus: deps.bus.clone(),
+            vendors: vendors.clone(),
+            pending_stale_after: config.writer.pending_stale_after,
+        };
+        let pusher = config.writer.push_enabled.then(|| Pusher {
+            store: deps.store.clone(),
+            bus: deps.bus.clone(),
+            vendors,
+            consumer: config.writer.push_consumer.clone(),
+        });
+        let routes = GrpcRoutes::new(config.grpc.reflection)?.add(crate::service::service(
+            Authenticator::new(deps.store),
+            writer,
+        ));
+        let (listener, local_addr) = server::bind(config.grpc.listen).await?;
+        let (admin_listener, admin_addr) = lockstep_platform::bind(config.admin.listen).await?;
+        metrics::describe_histogram!(
+            crate::writer::FINDING_TO_TICKET_SECONDS,
+            metrics::Unit::Seconds,
+            "Time from a finding's creation to its ticket's creation"
+        );
+        tracing::info!(%local_addr, %admin_addr, "ticket-writer ready");
+        Ok(Self {
+            routes,
+            pusher,
+            listener,
+            local_addr,
+            admin_listener,
+            admin_addr,
+            readiness: Readiness::new(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// Serves and pushes until `shutdown` fires; in-flight calls finish first.
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), Error> {
+        self.readiness.fail_on_shutdown(&shutdown);
+        let admin_stop = Shutdown::new();
+        let admin = tokio::spawn(lockstep_platform::serve(
+            self.admin_listener,
+            health::admin_router(self.readiness.clone())?,
+            admin_stop.clone(),
+        ));
+        let push = self.pusher.map(|p| tokio::spawn(p.run(shutdown.clone())));
+        let served = self.routes.serve(self.listener, shutdown).await;
+        if let Some(push) = push
+            && let Ok(Err(e)) = push.await
+        {
+            tracing::warn!(error = %e, "the outbound status push stopped with an error");
+        }
+        admin_stop.trigger();
+        let _ = admin.await;
+        tracing::info!("ticket-writer stopped");
+        Ok(served?)
+    }
+}

@@ -1,0 +1,269 @@
+//! The outbound status push: `lockstep.finding.changed` → the linked tickets.
+//!
+//! A durable consumer (replicas share it) reads every tenant's finding changes. Changes caused by
+//! the vendor are acked and dropped: they are never echoed back. For any other origin, when the
+//! finding still has the status the event announces, each live ticket of the finding is moved
+//! by the integration's outbound rule for that status (ServiceNow: state, close code and close
+//! notes in one PATCH, plus a work note). A ticket already in the target state is left alone,
+//! and the observed answer is stored on the link, so a redelivered event changes nothing. An
+//! activity row records each push. Transient failures are retried (nak); events that can never
+//! be applied are dead-lettered.
+
+use std::time::Duration;
+
+use lockstep_bus::{Bus, BusError, ConsumerSettings, Delivery};
+use lockstep_connectors::servicenow::StateChange;
+use lockstep_connectors::{ConnectorError, ErrorClass};
+use lockstep_domain::transition::VendorSnapshot;
+use lockstep_domain::{FindingId, MappingRules, SyncChannel, TenantId};
+use lockstep_platform::Shutdown;
+use lockstep_proto::v1 as pb;
+use lockstep_service_kit::vendor::VendorClients;
+use lockstep_store::{NewActivity, Store, StoreError, TicketLinkRecord, TicketLinkState};
+
+/// Why an event was not acked.
+#[derive(Debug)]
+pub enum PushError {
+    /// Try again later (database or vendor temporarily unavailable).
+    Retry(String),
+    /// The event can never be applied.
+    Poison(String),
+}
+
+impl From<StoreError> for PushError {
+    fn from(e: StoreError) -> Self {
+        if e.is_retryable() {
+            PushError::Retry(e.to_string())
+        } else {
+            PushError::Poison(e.to_string())
+        }
+    }
+}
+
+fn transient(e: &ConnectorError) -> bool {
+    matches!(
+        e.class(),
+        ErrorClass::Unavailable
+            | ErrorClass::DeadlineExceeded
+            | ErrorClass::ResourceExhausted
+            | ErrorClass::Internal
+    )
+}
+
+#[derive(Clone)]
+pub struct Pusher {
+    pub store: Store,
+    pub bus: Bus,
+    pub vendors: VendorClients,
+    pub consumer: String,
+}
+
+impl Pusher {
+    /// Consumes until `shutdown` fires.
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), BusError> {
+        let consumer = self
+            .bus
+            .consumer(
+                &self.consumer,
+                vec![self.bus.subjects().all_finding_changes()],
+                &ConsumerSettings::default(),
+            )
+            .await?;
+        tracing::info!(consumer = %self.consumer, "outbound status push running");
+        while !shutdown.is_triggered() {
+            let batch = tokio::select! {
+                batch = consumer.fetch(16, Duration::from_secs(2)) => batch,
+                _ = shutdown.cancelled() => break,
+            };
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::warn!(error = %e, "fetching finding changes failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            for delivery in batch {
+                self.deliver(&delivery).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver(&self, delivery: &Delivery) {
+        let span = tracing::info_span!("finding_changed", subject = delivery.subject());
+        delivery.continue_trace(&span);
+        let outcome = match delivery.decode::<pb::FindingChanged>() {
+            Ok(event) => self.handle(&event).await,
+            Err(e) => Err(PushError::Poison(e.to_string())),
+        };
+        let acked = match outcome {
+            Ok(()) => delivery.ack().await,
+            Err(PushError::Retry(why)) => {
+                tracing::warn!(%why, "finding change not pushed yet; will retry");
+                delivery.nak(Duration::from_secs(5)).await
+            }
+            Err(PushError::Poison(why)) => {
+                tracing::error!(%why, "finding change cannot be pushed; dead-lettering it");
+                delivery.dead_letter(&self.bus, &self.consumer, &why).await
+            }
+        };
+        if let Err(e) = acked {
+            tracing::warn!(error = %e, "acknowledging a finding change failed; it will be redelivered");
+        }
+    }
+
+    /// Applies one event. `Ok` means "done with it" (pushed, or nothing to push).
+    pub async fn handle(&self, event: &pb::FindingChanged) -> Result<(), PushError> {
+        if event.origin == pb::ChangeOrigin::Vendor as i32 {
+            return Ok(());
+        }
+        let tenant =
+            TenantId::parse(&event.tenant_id).map_err(|e| PushError::Poison(e.to_string()))?;
+        let finding_id =
+            FindingId::parse(&event.finding_id).map_err(|e| PushError::Poison(e.to_string()))?;
+        let finding = match self.store.findings().get(tenant, finding_id).await {
+            Ok(f) => f,
+            Err(StoreError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        if finding.status.as_str() != event.to_status {
+            // The finding moved on; the event for its newer status does the push.
+            return Ok(());
+        }
+        let links = self
+            .store
+            .links()
+            .list_for_findings(tenant, &[finding_id])
+            .await?;
+        let domain = finding.to_finding();
+        for link in links.iter().filter(|l| l.state == TicketLinkState::Live) {
+            self.push_link(tenant, &domain, link, event).await?;
+        }
+        Ok(())
+    }
+
+    async fn push_link(
+        &self,
+        tenant: TenantId,
+        finding: &lockstep_domain::Finding,
+        link: &TicketLinkRecord,
+        event: &pb::FindingChanged,
+    ) -> Result<(), PushError> {
+        let integration = match self
+            .store
+            .integrations()
+            .get(tenant, link.integration_id)
+            .await
+        {
+            Ok(i) => i,
+            Err(StoreError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let rules = self
+            .store
+            .mapping_rules()
+            .get(tenant, integration.id)
+            .await?
+            .map(|r| r.rules)
+            .unwrap_or_else(|| MappingRules::defaults(integration.vendor));
+        let Ok(outbound) = rules.outbound(link.target.kind()) else {
+            return Ok(());
+        };
+        let Some(push) = outbound.push_for(finding) else {
+            return Ok(());
+        };
+        if link
+            .vendor_snapshot
+            .as_ref()
+            .is_some_and(|s| s.state == push.state.as_str())
+        {
+            return Ok(());
+        }
+        let Some(ticket) = link.ticket_ref() else {
+            return Ok(());
+        };
+        let client = match self.vendors.servicenow(&integration) {
+            Ok(c) => c,
+            Err(s) => {
+                self.note(
+                    tenant,
+                    finding,
+                    "ticket_update_failed",
+                    format!("Ticket {} not updated: {}", ticket.key(), s.message()),
+                    link,
+                )
+                .await?;
+                return Ok(());
+            }
+        };
+        let mut change = StateChange::from(&push);
+        change.work_note = Some(format!(
+            "Lockstep: finding {} is now {} (changed from {} via {}).",
+            finding.scanner_key, finding.status, event.from_status, event.channel
+        ));
+        match client.update_state(&ticket, &change).await {
+            Ok(observation) => {
+                let snapshot = VendorSnapshot {
+                    version: observation.version,
+                    state: observation.vendor_state.clone(),
+                };
+                self.store
+                    .links()
+                    .apply_vendor_state(tenant, link.id, &snapshot, SyncChannel::Api)
+                    .await?;
+                let message = format!(
+                    "Ticket {} moved to state {} because the finding is {}",
+                    ticket.key(),
+                    observation
+                        .vendor_state_label
+                        .as_deref()
+                        .unwrap_or(&observation.vendor_state),
+                    finding.status
+                );
+                self.note(tenant, finding, "ticket_updated", message, link)
+                    .await
+            }
+            Err(e) if transient(&e) => Err(PushError::Retry(e.to_string())),
+            Err(e) => {
+                let message = format!(
+                    "Ticket {} could not be moved for status {}: {e}",
+                    ticket.key(),
+                    finding.status
+                );
+                self.note(tenant, finding, "ticket_update_failed", message, link)
+                    .await
+            }
+        }
+    }
+
+    async fn note(
+        &self,
+        tenant: TenantId,
+        finding: &lockstep_domain::Finding,
+        kind: &str,
+        message: String,
+        link: &TicketLinkRecord,
+    ) -> Result<(), PushError> {
+        self.store
+            .activity()
+            .append(
+                tenant,
+                &NewActivity {
+                    finding_id: finding.id,
+                    channel: SyncChannel::Api,
+                    actor: "ticket-writer".into(),
+                    kind: kind.into(),
+                    from_status: None,
+                    to_status: None,
+                    message,
+                    details: serde_json::json!({
+                        "link_id": link.id.to_string(),
+                        "ticket_key": link.ticket_key.as_ref().map(|k| k.as_str().to_owned()),
+                    }),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+}
