@@ -1,0 +1,267 @@
+//! `lockstep integrations`: create, list, get, test, rotate, delete.
+
+use clap::{Args, Subcommand};
+use lockstep_proto::v1 as pb;
+use lockstep_proto::v1::integration_service_client::IntegrationServiceClient;
+use serde_json::{Value, json};
+
+use crate::client::{api, req};
+use crate::render::{self, Output};
+use crate::{Cli, Failure, Result};
+
+#[derive(Args, Debug, Clone)]
+pub struct CredentialArgs {
+    /// Basic auth user (with --password, or LOCKSTEP_SN_PASSWORD).
+    #[arg(long)]
+    username: Option<String>,
+    #[arg(long, env = "LOCKSTEP_SN_PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// OAuth client id (client credentials, or password grant with --username/--password).
+    #[arg(long)]
+    client_id: Option<String>,
+    #[arg(long, env = "LOCKSTEP_SN_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    /// ServiceNow API key (x-sn-apikey).
+    #[arg(long, env = "LOCKSTEP_SN_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+}
+
+impl CredentialArgs {
+    fn to_pb(&self) -> Result<pb::Credentials> {
+        use pb::credentials::Kind;
+        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        let kind = match (&self.api_key, &self.client_id, &self.username) {
+            (Some(key), _, _) => Kind::ApiKey(pb::ApiKeyAuth { key: key.clone() }),
+            (None, Some(id), Some(user)) => Kind::Oauth2Password(pb::OAuthPassword {
+                client_id: id.clone(),
+                client_secret: s(&self.client_secret),
+                username: user.clone(),
+                password: s(&self.password),
+            }),
+            (None, Some(id), None) => Kind::Oauth2ClientCredentials(pb::OAuthClientCredentials {
+                client_id: id.clone(),
+                client_secret: s(&self.client_secret),
+            }),
+            (None, None, Some(user)) => Kind::Basic(pb::BasicAuth {
+                username: user.clone(),
+                password: s(&self.password),
+            }),
+            (None, None, None) => {
+                return Err(Failure::usage(
+                    "credentials needed: --username/--password, --client-id/--client-secret or --api-key",
+                ));
+            }
+        };
+        Ok(pb::Credentials { kind: Some(kind) })
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IntegrationsCommand {
+    /// Create a ServiceNow integration (credentials are sealed at rest and never shown again).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// https://<instance>.service-now.com
+        #[arg(long)]
+        url: String,
+        #[command(flatten)]
+        credentials: CredentialArgs,
+        /// incident or change_request.
+        #[arg(long)]
+        default_table: Option<String>,
+        /// Close findings when their ticket is resolved (default: move them to re_test).
+        #[arg(long)]
+        auto_close_on_resolve: bool,
+        #[arg(long, env = "LOCKSTEP_WEBHOOK_SECRET", hide_env_values = true)]
+        webhook_secret: Option<String>,
+        /// Makes the create idempotent (a UUID).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    List,
+    Get {
+        id: String,
+    },
+    /// Run the connection and permission checks.
+    Test {
+        id: String,
+    },
+    /// Replace the credentials.
+    Rotate {
+        id: String,
+        #[command(flatten)]
+        credentials: CredentialArgs,
+    },
+    Delete {
+        id: String,
+    },
+}
+
+pub fn to_json(i: &pb::Integration) -> Value {
+    let s = i.settings.clone().unwrap_or_default();
+    json!({
+        "id": i.id, "vendor": i.vendor, "name": i.name, "base_url": i.base_url, "auth_kind": i.auth_kind,
+        "credentials_set": i.credentials_set, "credentials_fingerprint": i.credentials_fingerprint,
+        "webhook_secret_set": i.webhook_secret_set, "active": i.active,
+        "settings": {"auto_close_on_resolve": s.auto_close_on_resolve, "default_table": s.default_table,
+                     "poll_interval_secs": s.poll_interval_secs, "allow_unsigned": s.allow_unsigned},
+        "create_time": render::time(&i.create_time), "credentials_rotate_time": render::time(&i.credentials_rotate_time),
+    })
+}
+
+fn show(output: Output, items: &[pb::Integration]) {
+    match output {
+        Output::Json => render::json(&Value::Array(items.iter().map(to_json).collect())),
+        Output::Table => render::table(
+            &[
+                "id",
+                "name",
+                "vendor",
+                "base_url",
+                "auth",
+                "credentials",
+                "active",
+            ],
+            &items
+                .iter()
+                .map(|i| {
+                    vec![
+                        i.id.clone(),
+                        i.name.clone(),
+                        i.vendor.clone(),
+                        i.base_url.clone(),
+                        i.auth_kind.clone(),
+                        format!("set ({})", i.credentials_fingerprint),
+                        i.active.to_string(),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
+    }
+}
+
+pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
+    let mut client = IntegrationServiceClient::new(api(cli).await?);
+    match cmd {
+        IntegrationsCommand::Create {
+            name,
+            url,
+            credentials,
+            default_table,
+            auto_close_on_resolve,
+            webhook_secret,
+            request_id,
+        } => {
+            let request = pb::CreateIntegrationRequest {
+                request_id: request_id.clone().unwrap_or_default(),
+                vendor: "servicenow".into(),
+                name: name.clone(),
+                base_url: url.clone(),
+                credentials: Some(credentials.to_pb()?),
+                settings: Some(pb::IntegrationSettings {
+                    auto_close_on_resolve: *auto_close_on_resolve,
+                    default_table: default_table.clone().unwrap_or_default(),
+                    ..Default::default()
+                }),
+                webhook_secret: webhook_secret.clone().unwrap_or_default(),
+            };
+            let created = client
+                .create_integration(req(cli, request)?)
+                .await?
+                .into_inner();
+            show(cli.output, &[created]);
+        }
+        IntegrationsCommand::List => {
+            let mut all = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_integrations(req(
+                        cli,
+                        pb::ListIntegrationsRequest {
+                            page_size: 200,
+                            page_token,
+                        },
+                    )?)
+                    .await?
+                    .into_inner();
+                all.extend(page.integrations);
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+            show(cli.output, &all);
+        }
+        IntegrationsCommand::Get { id } => {
+            let got = client
+                .get_integration(req(cli, pb::GetIntegrationRequest { id: id.clone() })?)
+                .await?
+                .into_inner();
+            show(cli.output, &[got]);
+        }
+        IntegrationsCommand::Test { id } => {
+            let report = client
+                .test_connection(req(cli, pb::TestConnectionRequest { id: id.clone() })?)
+                .await?
+                .into_inner();
+            match cli.output {
+                Output::Json => render::json(&json!({
+                    "ok": report.ok, "instance": report.instance, "user_name": report.user_name,
+                    "checks": report.checks.iter().map(|c| json!({"id": c.id, "title": c.title, "status": c.status,
+                        "detail": c.detail, "problem": c.problem, "remedy": c.remedy})).collect::<Vec<_>>(),
+                })),
+                Output::Table => {
+                    println!(
+                        "{} as {}: {}",
+                        report.instance,
+                        report.user_name,
+                        if report.ok { "OK" } else { "PROBLEMS FOUND" }
+                    );
+                    render::table(
+                        &["check", "status", "detail", "remedy"],
+                        &report
+                            .checks
+                            .iter()
+                            .map(|c| {
+                                vec![
+                                    c.title.clone(),
+                                    c.status.clone(),
+                                    c.detail.clone(),
+                                    c.remedy.clone(),
+                                ]
+                            })
+                            .collect::<Vec<_>>(),
+                    );
+                }
+            }
+            if !report.ok {
+                return Err(Failure {
+                    code: 5,
+                    message: "the connection test found problems (see the remedies)".into(),
+                });
+            }
+        }
+        IntegrationsCommand::Rotate { id, credentials } => {
+            let rotated = client
+                .rotate_credentials(req(
+                    cli,
+                    pb::RotateCredentialsRequest {
+                        id: id.clone(),
+                        credentials: Some(credentials.to_pb()?),
+                    },
+                )?)
+                .await?
+                .into_inner();
+            show(cli.output, &[rotated]);
+        }
+        IntegrationsCommand::Delete { id } => {
+            client
+                .delete_integration(req(cli, pb::DeleteIntegrationRequest { id: id.clone() })?)
+                .await?;
+            eprintln!("integration {id} deleted");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! `lockstep`: the command-line client of Lockstep.
+//!
+//! Talks gRPC to the api (`--server`, `LOCKSTEP_API_URL`) and the ticket-writer (`--writer`,
+//! `LOCKSTEP_WRITER_URL`) with the API token from `--token` or `LOCKSTEP_TOKEN`. `lockstep up` runs
+//! every service in this one process; `lockstep admin …` bootstraps a fresh install through the
+//! database (there is no token yet).
+
+mod admin;
+mod client;
+mod findings;
+mod integrations;
+mod misc;
+mod render;
+mod tickets;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tonic::Code;
+
+use crate::render::Output;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  any other failure
+  2  usage error or invalid argument (fix the command)
+  3  not found (NOT_FOUND)
+  4  not authenticated or not allowed (UNAUTHENTICATED, PERMISSION_DENIED)
+  5  refused by the current state (FAILED_PRECONDITION, ALREADY_EXISTS, ABORTED)
+  6  unavailable, try again later (UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED)
+  7  partly done: a bulk request where some findings failed";
+
+#[derive(Parser, Debug)]
+#[command(name = "lockstep", version, about = "Keep security findings and ITSM tickets in step", after_help = EXIT_CODES)]
+pub struct Cli {
+    /// The api's gRPC address.
+    #[arg(
+        long,
+        global = true,
+        env = "LOCKSTEP_API_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    server: String,
+    /// The ticket-writer's gRPC address.
+    #[arg(
+        long,
+        global = true,
+        env = "LOCKSTEP_WRITER_URL",
+        default_value = "http://127.0.0.1:50052"
+    )]
+    writer: String,
+    /// The poller's gRPC address (re-sync).
+    #[arg(
+        long,
+        global = true,
+        env = "LOCKSTEP_POLLER_URL",
+        default_value = "http://127.0.0.1:50053"
+    )]
+    poller: String,
+    /// API token (`lockstep admin create-token` makes one).
+    #[arg(long, global = true, env = "LOCKSTEP_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[arg(short, long, global = true, value_enum, default_value = "table")]
+    output: Output,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run every service in this process (development and demos).
+    Up(up::UpArgs),
+    /// Bootstrap through the database: migrations, tenants, API tokens.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// ITSM integrations (writes need an admin token).
+    #[command(subcommand)]
+    Integrations(integrations::IntegrationsCommand),
+    /// Mapping rules of an integration.
+    #[command(subcommand)]
+    Mappings(misc::MappingsCommand),
+    /// Ticket field presets.
+    #[command(subcommand)]
+    Presets(misc::PresetsCommand),
+    /// Findings: import, list, show, status.
+    #[command(subcommand)]
+    Findings(findings::FindingsCommand),
+    /// Tickets: preview, create, bulk, check, list.
+    #[command(subcommand)]
+    Tickets(tickets::TicketsCommand),
+    /// Re-sync tickets from the vendor now.
+    #[command(subcommand)]
+    Sync(misc::SyncCommand),
+}
+
+/// A failure with the exit code of its class.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    pub fn other(message: impl Into<String>) -> Self {
+        Self {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<tonic::Status> for Failure {
+    fn from(s: tonic::Status) -> Self {
+        let code = match s.code() {
+            Code::InvalidArgument | Code::OutOfRange => 2,
+            Code::NotFound => 3,
+            Code::Unauthenticated | Code::PermissionDenied => 4,
+            Code::FailedPrecondition | Code::AlreadyExists | Code::Aborted => 5,
+            Code::Unavailable | Code::ResourceExhausted | Code::DeadlineExceeded => 6,
+            _ => 1,
+        };
+        Self {
+            code,
+            message: s.message().to_owned(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Failure>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    lockstep_platform::install_crypto_provider();
+    let outcome = match &cli.command {
+        Command::Up(args) => up::run(args).await,
+        Command::Admin(cmd) => admin::run(cmd, cli.output).await,
+        Command::Integrations(cmd) => integrations::run(&cli, cmd).await,
+        Command::Mappings(cmd) => misc::mappings(&cli, cmd).await,
+        Command::Presets(cmd) => misc::presets(&cli, cmd).await,
+        Command::Findings(cmd) => findings::run(&cli, cmd).await,
+        Command::Tickets(cmd) => tickets::run(&cli, cmd).await,
+        Command::Sync(cmd) => misc::sync(&cli, cmd).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}

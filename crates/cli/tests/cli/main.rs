@@ -1,0 +1,235 @@
+//! The `lockstep` binary end to end: admin bootstrap through the database, then the gRPC commands
+//! against an in-process api and ticket-writer and the ServiceNow emulator, with the documented
+//! exit codes.
+
+use std::process::Output;
+
+use lockstep_bus::Bus;
+use lockstep_itsm_sim::{SimConfig, SimServer};
+use lockstep_platform::Shutdown;
+use lockstep_testkit::{TestDb, TestNats};
+
+const MASTER_KEYS: &str = "test:CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=";
+
+struct Cli {
+    env: Vec<(String, String)>,
+}
+
+impl Cli {
+    async fn run(&self, args: &[&str]) -> Output {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_lockstep"))
+            .args(args)
+            .envs(self.env.iter().cloned())
+            .output()
+            .await
+            .unwrap()
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    async fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        serde_json::from_str(&self.ok(&all).await).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn bootstrap_import_escalate_and_exit_codes() {
+    lockstep_platform::install_crypto_provider();
+    let db = TestDb::new().await;
+    let nats = TestNats::new().await;
+    let sim = SimServer::start(SimConfig {
+        tls: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let ca = std::env::temp_dir().join(format!("lockstep-cli-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca, sim.ca_cert_pem().unwrap()).unwrap();
+    let service_env: Vec<(String, String)> = [
+        ("LOCKSTEP_DATABASE__URL", db.url().to_owned()),
+        ("LOCKSTEP_GRPC__LISTEN", "127.0.0.1:0".to_owned()),
+        ("LOCKSTEP_ADMIN__LISTEN", "127.0.0.1:0".to_owned()),
+        (
+            "LOCKSTEP_VENDOR_HTTP__CA_FILES",
+            format!("[\"{}\"]", ca.display()),
+        ),
+    ]
+    .map(|(k, v)| (k.to_owned(), v))
+    .to_vec();
+    let bus = Bus::from_client(nats.client().clone(), nats.prefix()).unwrap();
+    let keyring =
+        std::sync::Arc::new(lockstep_crypto::Keyring::from_list(MASTER_KEYS, "test").unwrap());
+    let shutdown = Shutdown::new();
+    let api_config: lockstep_api::Config = lockstep_platform::config::load_with_env(
+        lockstep_api::config::DEFAULTS,
+        None,
+        service_env.clone(),
+    )
+    .unwrap();
+    let api = lockstep_api::App::build(
+        api_config,
+        lockstep_api::Deps {
+            store: db.store().clone(),
+            bus: bus.clone(),
+            keyring: keyring.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    let writer_config: lockstep_ticket_writer::Config = lockstep_platform::config::load_with_env(
+        lockstep_ticket_writer::config::DEFAULTS,
+        None,
+        service_env,
+    )
+    .unwrap();
+    let writer = lockstep_ticket_writer::App::build(
+        writer_config,
+        lockstep_ticket_writer::Deps {
+            store: db.store().clone(),
+            bus,
+            keyring,
+        },
+    )
+    .await
+    .unwrap();
+    let (api_addr, writer_addr) = (api.local_addr(), writer.local_addr());
+    tokio::spawn(api.run(shutdown.clone()));
+    tokio::spawn(writer.run(shutdown.clone()));
+
+    let mut cli = Cli {
+        env: vec![
+            ("LOCKSTEP_DATABASE__URL".into(), db.url().to_owned()),
+            ("LOCKSTEP_API_URL".into(), format!("http://{api_addr}")),
+            (
+                "LOCKSTEP_WRITER_URL".into(),
+                format!("http://{writer_addr}"),
+            ),
+        ],
+    };
+    // No token yet: exit code 4.
+    let out = cli.run(&["findings", "list"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let boot = cli
+        .json(&["admin", "bootstrap", "--tenant-name", "acme"])
+        .await;
+    let token = boot["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("lst_"));
+    cli.env.push(("LOCKSTEP_TOKEN".into(), token));
+
+    let scan = std::env::temp_dir().join(format!("lockstep-cli-scan-{}.json", std::process::id()));
+    std::fs::write(
+        &scan,
+        r#"{"scanner": "nessus", "findings": [
+        {"key": "K-1", "title": "OpenSSL", "severity": "critical"},
+        {"key": "K-2", "title": "TLS 1.0", "severity": "low"}]}"#,
+    )
+    .unwrap();
+    let imported = cli
+        .json(&["findings", "import", scan.to_str().unwrap()])
+        .await;
+    assert_eq!(imported["created"], 2);
+
+    let created = cli
+        .json(&[
+            "integrations",
+            "create",
+            "--name",
+            "sn",
+            "--url",
+            sim.base_url(),
+            "--username",
+            "lockstep.integration",
+            "--password",
+            "lockstep.integration",
+        ])
+        .await;
+    let integration = created[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(created[0]["credentials_set"], true);
+    assert!(
+        !created.to_string().contains("\"password\""),
+        "credentials are never shown"
+    );
+    cli.ok(&["integrations", "test", &integration]).await;
+
+    let preview = cli
+        .json(&[
+            "tickets",
+            "preview",
+            "--integration",
+            &integration,
+            "--status",
+            "open",
+        ])
+        .await;
+    assert_eq!(preview.as_array().unwrap().len(), 2);
+    let bulk = cli
+        .json(&[
+            "tickets",
+            "bulk",
+            "--integration",
+            &integration,
+            "--status",
+            "open",
+        ])
+        .await;
+    assert!(
+        bulk.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "created"),
+        "{bulk}"
+    );
+    let listed = cli.json(&["findings", "list", "--all"]).await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["tickets"][0]["key"].as_str().unwrap().starts_with("INC")),
+        "{listed}"
+    );
+    let table = cli.ok(&["findings", "list"]).await;
+    assert!(table.contains("INC00100"), "{table}");
+
+    // Exit codes by class.
+    let missing = uuid_like();
+    assert_eq!(
+        cli.run(&["findings", "get", &missing]).await.status.code(),
+        Some(3)
+    );
+    assert_eq!(
+        cli.run(&["findings", "get", "not-an-id"])
+            .await
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        cli.run(&["findings", "set-status", &missing, "bogus"])
+            .await
+            .status
+            .code(),
+        Some(2)
+    );
+    shutdown.trigger();
+}
+
+fn uuid_like() -> String {
+    "01a20000-0000-7000-8000-000000000000".to_owned()
+}

@@ -1,0 +1,148 @@
+//! Building and running the service, in a test (port 0), in its own process (`main.rs`) or inside
+//! an all-in-one `lockstep up`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use lockstep_bus::{Bus, BusError, StreamSettings};
+use lockstep_connectors::HttpExecutor;
+use lockstep_crypto::Keyring;
+use lockstep_platform::health::{self, Readiness};
+use lockstep_platform::{Shutdown, bind};
+use lockstep_service_kit::server::{self, GrpcRoutes};
+use lockstep_service_kit::vendor::VendorClients;
+use lockstep_store::{Store, StoreError};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::grpc::SyncApi;
+use crate::{Poller, metrics};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Platform(#[from] lockstep_platform::Error),
+    #[error("master keys: {0}")]
+    Keys(#[from] lockstep_crypto::CryptoError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("gRPC server: {0}")]
+    Grpc(String),
+}
+
+/// What the service talks to; [`Deps::connect`] makes them from configuration.
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Store,
+    pub bus: Bus,
+    pub keyring: Arc<Keyring>,
+    pub http: HttpExecutor,
+}
+
+impl Deps {
+    /// Connects to PostgreSQL and NATS as configured, reads the master keys from the environment
+    /// (`LOCKSTEP_MASTER_KEYS` or `LOCKSTEP_MASTER_KEYS_FILE`) and builds the vendor HTTP executor.
+    pub async fn connect(config: &Config) -> Result<Self, AppError> {
+        let store = Store::connect(
+            config.database.url.expose(),
+            config.database.max_connections.get(),
+        )
+        .await?;
+        let bus = Bus::connect(&config.nats.url, &config.nats.subject_prefix).await?;
+        let http = config.vendor_http.executor().map_err(AppError::Config)?;
+        Ok(Self {
+            store,
+            bus,
+            keyring: Arc::new(Keyring::from_env()?),
+            http,
+        })
+    }
+}
+
+/// The service: the poll scheduler plus the gRPC `SyncService` and the admin endpoints.
+pub struct App {
+    poller: Poller,
+    grpc_listener: TcpListener,
+    grpc_addr: SocketAddr,
+    admin_listener: TcpListener,
+    admin_addr: SocketAddr,
+    readiness: Readiness,
+}
+
+impl App {
+    /// Binds both listeners and makes sure the stream exists. Nothing runs until [`App::run`].
+    pub async fn build(config: Config, deps: Deps) -> Result<Self, AppError> {
+        config.poller.validate().map_err(AppError::Config)?;
+        let readiness = Readiness::new();
+        deps.bus.ensure_stream(&StreamSettings::default()).await?;
+        let owner = config.poller.replica_name();
+        let clients = VendorClients::new(deps.keyring, deps.http);
+        let poller = Poller::new(deps.store, deps.bus, clients, config.poller, owner);
+        let (grpc_listener, grpc_addr) =
+            server::bind(config.grpc.listen)
+                .await
+                .map_err(|source| AppError::Listen {
+                    addr: config.grpc.listen,
+                    source,
+                })?;
+        let (admin_listener, admin_addr) = bind(config.admin.listen).await?;
+        metrics::describe();
+        tracing::info!(%grpc_addr, %admin_addr, owner = poller.owner(), "poller ready");
+        Ok(Self {
+            poller,
+            grpc_listener,
+            grpc_addr,
+            admin_listener,
+            admin_addr,
+            readiness,
+        })
+    }
+
+    /// Where `SyncService`, gRPC health and reflection are served.
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    pub fn poller(&self) -> &Poller {
+        &self.poller
+    }
+
+    /// Polls and serves until `shutdown` fires; polls in flight finish and record their outcome.
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), AppError> {
+        self.readiness.fail_on_shutdown(&shutdown);
+        let admin_stop = Shutdown::new();
+        let admin = tokio::spawn(lockstep_platform::serve(
+            self.admin_listener,
+            health::admin_router(self.readiness.clone())?,
+            admin_stop.clone(),
+        ));
+        let routes = GrpcRoutes::new(true)
+            .map_err(|e| AppError::Grpc(e.to_string()))?
+            .add(SyncApi::new(self.poller.clone()).server());
+        let grpc = tokio::spawn(routes.serve(self.grpc_listener, shutdown.clone()));
+        self.poller.run(shutdown).await;
+        let served = grpc.await;
+        admin_stop.trigger();
+        let _ = admin.await;
+        tracing::info!("poller stopped");
+        match served {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(AppError::Grpc(e.to_string())),
+            Err(e) => Err(AppError::Grpc(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The poller's gRPC surface: `SyncService`.
+
+mod sync;
+
+pub use sync::SyncApi;

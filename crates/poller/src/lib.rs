@@ -1,0 +1,92 @@
+//! `poller`: the safety net of the inbound loop. Webhooks get lost; the poller bounds the
+//! staleness. Every active integration is polled on its interval through the connector's change
+//! feed since its watermark (with an overlap), and what changed is published to
+//! `lockstep.observed.<tenant>.<integration>` for the sync-applier, with a stable dedupe id per
+//! ticket version. The watermark moves only after every observation of the poll was acknowledged.
+//!
+//! - [`scheduler`]: leases in PostgreSQL (`FOR UPDATE SKIP LOCKED`) shared by any number of
+//!   replicas; bounded concurrency; per-integration timeout and backoff ([`backoff`]).
+//! - [`poll`]: one integration's poll, from lease to recorded outcome.
+//! - [`sla`]: SLA due times and breaches on the links.
+//! - [`resync`] and [`grpc`]: `SyncService` (Resync, ResyncAll with its cooldown, GetPollStatus).
+//! - [`App`]: the service, runnable in-process on port 0.
+
+mod app;
+pub mod backoff;
+pub mod config;
+pub mod grpc;
+pub mod metrics;
+pub mod poll;
+pub mod resync;
+pub mod scheduler;
+pub mod sla;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use lockstep_bus::Bus;
+use lockstep_domain::IntegrationId;
+use lockstep_service_kit::vendor::VendorClients;
+use lockstep_store::Store;
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+pub use app::{App, AppError, Deps};
+pub use config::{Config, PollerSettings};
+pub use poll::{PollReport, PollSuccess, event_id};
+pub use resync::ResyncError;
+pub use scheduler::CycleReport;
+
+/// The polling engine of one replica. Cheap to clone.
+#[derive(Clone)]
+pub struct Poller {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    bus: Bus,
+    clients: VendorClients,
+    settings: PollerSettings,
+    owner: String,
+    /// When this replica last swept each integration's SLAs.
+    sla_sweeps: Mutex<HashMap<IntegrationId, Instant>>,
+    /// Wakes the scheduler early (a re-sync made something due).
+    wake: Notify,
+}
+
+impl Poller {
+    /// `owner` names this replica in leases; every replica needs its own.
+    pub fn new(
+        store: Store,
+        bus: Bus,
+        clients: VendorClients,
+        settings: PollerSettings,
+        owner: impl Into<String>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                bus,
+                clients,
+                settings,
+                owner: owner.into(),
+                sla_sweeps: Mutex::new(HashMap::new()),
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.inner.owner
+    }
+
+    pub fn settings(&self) -> &PollerSettings {
+        &self.inner.settings
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+}

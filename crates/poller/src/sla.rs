@@ -1,0 +1,157 @@
+//! SLA refresh (ServiceNow `task_sla`): due time and breached on the link.
+//!
+//! - Tickets that changed in a cycle have their SLAs read in that cycle, and the observation
+//!   published for them carries the SLA too.
+//! - Every open linked ticket (live link, finding not settled) is re-read once per
+//!   `sla_sweep_interval` per integration, so a due time moved on the vendor side without any
+//!   other change still arrives.
+//! - Between reads, a due time that passes marks the link breached locally: ServiceNow's own
+//!   breach flag lags (its SLA jobs run on a schedule), and the connector judges breach from the
+//!   planned end time anyway.
+//!
+//! SLA reads never fail a poll (an account may lack read access to task_sla): failures are logged
+//! and counted in `lockstep_sla_refresh_errors_total`.
+
+use std::time::Instant;
+
+use lockstep_connectors::servicenow::ServiceNowClient;
+use lockstep_domain::{IntegrationId, TenantId, TicketLinkId, TicketObservation};
+use time::OffsetDateTime;
+
+use crate::{Poller, metrics};
+
+/// task_sla rows are read for this many tickets per sweep step.
+const SWEEP_PAGE: u32 = 200;
+
+/// Reads the SLAs of changed tickets, writes them on the links and into the observations.
+/// Returns how many links were updated.
+pub(crate) async fn refresh_changed(
+    poller: &Poller,
+    client: &ServiceNowClient,
+    tenant: TenantId,
+    changes: &mut [(TicketObservation, TicketLinkId)],
+) -> usize {
+    if changes.is_empty() {
+        return 0;
+    }
+    let ids: Vec<String> = changes
+        .iter()
+        .map(|(o, _)| o.ticket.external_id().as_str().to_owned())
+        .collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let slas = match client.read_slas(&refs, OffsetDateTime::now_utc()).await {
+        Ok(slas) => slas,
+        Err(e) => {
+            ::metrics::counter!(metrics::SLA_REFRESH_ERRORS).increment(1);
+            tracing::warn!(error = %e, "reading the SLAs of changed tickets failed; the poll goes on");
+            return 0;
+        }
+    };
+    let mut updated = 0;
+    for (obs, link) in changes.iter_mut() {
+        let Some(sla) = slas.get(obs.ticket.external_id().as_str()) else {
+            continue;
+        };
+        sla.apply_to(&mut obs.fields);
+        match poller
+            .inner
+            .store
+            .links()
+            .update_sla(tenant, *link, sla.due, sla.breached)
+            .await
+        {
+            Ok(_) => updated += 1,
+            Err(e) => tracing::warn!(%link, error = %e, "storing an SLA failed"),
+        }
+    }
+    updated
+}
+
+/// The periodic sweep of every open linked ticket (when due for this integration), then the
+/// local breach marking and the breached gauge. Returns how many links were updated.
+pub(crate) async fn sweep_if_due(
+    poller: &Poller,
+    client: &ServiceNowClient,
+    tenant: TenantId,
+    integration: IntegrationId,
+) -> usize {
+    let interval = poller.inner.settings.sla_sweep_interval;
+    let due = {
+        let mut sweeps = poller.inner.sla_sweeps.lock();
+        let last = sweeps.get(&integration).copied();
+        let due = last.is_none_or(|at| at.elapsed() >= interval);
+        if due {
+            sweeps.insert(integration, Instant::now());
+        }
+        due
+    };
+    let mut updated = 0;
+    if due {
+        match sweep(poller, client, tenant, integration).await {
+            Ok(n) => updated = n,
+            Err(e) => {
+                ::metrics::counter!(metrics::SLA_REFRESH_ERRORS).increment(1);
+                tracing::warn!(%integration, error = %e, "the SLA sweep failed; it runs again next interval");
+            }
+        }
+    }
+    let links = || poller.inner.store.links();
+    if let Err(e) = links()
+        .mark_overdue_slas_breached(tenant, integration)
+        .await
+    {
+        tracing::warn!(%integration, error = %e, "marking overdue SLAs failed");
+    }
+    match links().count_sla_breached(tenant, integration).await {
+        Ok(n) => metrics::sla_breached(tenant, integration, n),
+        Err(e) => tracing::warn!(%integration, error = %e, "counting breached SLAs failed"),
+    }
+    updated
+}
+
+async fn sweep(
+    poller: &Poller,
+    client: &ServiceNowClient,
+    tenant: TenantId,
+    integration: IntegrationId,
+) -> Result<usize, String> {
+    let store = &poller.inner.store;
+    let mut after = None;
+    let mut updated = 0;
+    loop {
+        let page = store
+            .links()
+            .list_open_live(tenant, integration, after, SWEEP_PAGE)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(last) = page.last() else {
+            return Ok(updated);
+        };
+        after = Some(last.id);
+        let ids: Vec<&str> = page
+            .iter()
+            .filter_map(|l| l.external_id.as_ref().map(|e| e.as_str()))
+            .collect();
+        let slas = client
+            .read_slas(&ids, OffsetDateTime::now_utc())
+            .await
+            .map_err(|e| e.to_string())?;
+        for link in &page {
+            let Some(sla) = link.external_id.as_ref().and_then(|e| slas.get(e.as_str())) else {
+                continue;
+            };
+            if link.sla_due_at == sla.due && link.sla_breached == sla.breached {
+                continue;
+            }
+            store
+                .links()
+                .update_sla(tenant, link.id, sla.due, sla.breached)
+                .await
+                .map_err(|e| e.to_string())?;
+            updated += 1;
+        }
+        if page.len() < SWEEP_PAGE as usize {
+            return Ok(updated);
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the poller against a real PostgreSQL, NATS JetStream and the ServiceNow
+//! emulator (one of each per test).
+
+mod cycle;
+mod faults;
+mod replicas;
+mod support;
+mod sync_service;
+mod watermark;
