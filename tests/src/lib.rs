@@ -10,8 +10,8 @@ use lockstep_bus::Bus;
 use lockstep_crypto::{Aad, Keyring, Purpose};
 use lockstep_domain::transition::VendorSnapshot;
 use lockstep_domain::{
-    ExternalId, FindingId, FindingStatus, IntegrationId, ScannerKey, Severity, SyncChannel,
-    TenantId, TicketKey, TicketTarget, Vendor, VendorVersion,
+    CorrelationId, ExternalId, FindingId, FindingStatus, IntegrationId, ScannerKey, Severity,
+    SyncChannel, TenantId, TicketKey, TicketTarget, Vendor, VendorVersion,
 };
 use lockstep_itsm_sim::control::{DeliveryBehaviour, WebhookTargetSpec};
 use lockstep_itsm_sim::{SimConfig, SimHandle, SimServer};
@@ -33,6 +33,8 @@ pub struct InboundLoop {
     pub tenant: TenantId,
     pub integration: IntegrationId,
     pub webhook_url: String,
+    /// The master keys the integration's secrets are sealed with.
+    pub keyring: Arc<Keyring>,
     stop: Shutdown,
 }
 
@@ -98,7 +100,7 @@ impl InboundLoop {
             lockstep_ingest_webhook::Deps {
                 store: store.clone(),
                 bus: bus.clone(),
-                keyring,
+                keyring: keyring.clone(),
             },
         )
         .await?;
@@ -127,12 +129,18 @@ impl InboundLoop {
             tenant,
             integration,
             webhook_url,
+            keyring,
             stop,
         })
     }
 
     pub fn store(&self) -> &Store {
         self.db.store()
+    }
+
+    /// The signal [`Self::stop`] fires: services a story adds run until it, like the built-in ones.
+    pub fn shutdown(&self) -> Shutdown {
+        self.stop.clone()
     }
 
     /// Registers ingest-webhook as the emulator's webhook target, signing with `secret`.
@@ -159,24 +167,6 @@ impl InboundLoop {
     /// An incident on the emulator and a finding linked to it, as ticket-writer leaves them.
     /// Returns the finding and the incident number.
     pub async fn ticketed_finding(&self, key: &str) -> anyhow::Result<(FindingId, String)> {
-        let record = self
-            .sim
-            .control()
-            .create_as(
-                "admin",
-                "incident",
-                serde_json::json!({
-                    "short_description": format!("Lockstep: {key}"), "impact": "2", "urgency": "2"
-                }),
-            )
-            .await?;
-        let field = |name: &str| {
-            record
-                .get(name)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned()
-        };
         let imported = self
             .store()
             .findings()
@@ -196,6 +186,26 @@ impl InboundLoop {
             )
             .await?;
         let finding = imported.rows[0].id;
+        let record = self
+            .sim
+            .control()
+            .create_as(
+                "admin",
+                "incident",
+                serde_json::json!({
+                    "short_description": format!("Lockstep: {key}"), "impact": "2", "urgency": "2",
+                    // As ticket-writer writes it; the poller's change feed reads only these.
+                    "correlation_id": CorrelationId::for_finding(finding).to_string()
+                }),
+            )
+            .await?;
+        let field = |name: &str| {
+            record
+                .get(name)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
         let target = TicketTarget::parse(Vendor::ServiceNow, "incident")?;
         let link = self
             .store()

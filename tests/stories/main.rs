@@ -1,5 +1,8 @@
 //! Cross-service stories: a person acts on the ServiceNow emulator; its signed webhook goes through
-//! ingest-webhook, JetStream and sync-applier into PostgreSQL.
+//! ingest-webhook, JetStream and sync-applier into PostgreSQL; when the webhook is lost, the
+//! poller brings the change instead (`poll`).
+
+mod poll;
 
 use std::time::Duration;
 
