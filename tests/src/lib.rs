@@ -2,7 +2,7 @@
 //! webhook target, ingest-webhook and sync-applier in-process, a fresh database and a private
 //! NATS prefix (from `lockstep-testkit`).
 
-pub mod nats_server;
+pub use lockstep_testkit::nats_server;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! nothing refused reaches the stream), limits, metrics, and a NATS server restarted under load.
 
 mod fuzz;
-mod nats_server;
+use lockstep_testkit::nats_server;
 mod receive;
 mod resilience;
 mod support;

@@ -1,5 +1,6 @@
-//! A private nats-server child process (the pinned binary in `.tools/`), with its own store
-//! directory and port, for tests that stop, freeze or restart the server.
+//! A private nats-server child process (the pinned binary `scripts/services.sh` installs into
+//! `.tools/`), loopback only, with its own store directory and port: for tests that stop, freeze or
+//! restart the server, and for benchmarks that compare fsync settings on servers they own.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -11,14 +12,24 @@ pub struct NatsServer {
     dir: PathBuf,
 }
 
+/// The pinned nats-server binary. The version is read from `scripts/services.sh`, the one place it
+/// is set, so tests always run the server `make test` installed.
 pub fn binary() -> PathBuf {
-    lockstep_testkit::env::workspace_root().join(".tools/nats-2.14.6/bin/nats-server")
+    let root = crate::env::workspace_root();
+    let script = std::fs::read_to_string(root.join("scripts/services.sh"))
+        .expect("scripts/services.sh pins the NATS version");
+    let version = script
+        .lines()
+        .find_map(|line| line.strip_prefix("NATS_VERSION="))
+        .map(|v| v.trim().trim_matches('"').to_owned())
+        .expect("scripts/services.sh has a NATS_VERSION= line");
+    root.join(format!(".tools/nats-{version}/bin/nats-server"))
 }
 
 impl NatsServer {
     /// Starts a server; `sync_always` sets `sync_interval: always` (fsync before every ack).
     pub async fn start(sync_always: bool) -> Self {
-        let (listener, addr) = lockstep_testkit::free_std_listener();
+        let (listener, addr) = crate::free_std_listener();
         drop(listener);
         let dir =
             std::env::temp_dir().join(format!("lockstep-nats-{}", uuid::Uuid::new_v4().simple()));
