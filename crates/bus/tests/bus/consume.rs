@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use lockstep_bus::ConsumerSettings;
+use lockstep_bus::{Bus, ConsumerSettings, EventConsumer};
 use lockstep_domain::TenantId;
 use lockstep_proto::v1;
 use lockstep_testkit::TestNats;
@@ -17,25 +17,31 @@ fn quick_redelivery() -> ConsumerSettings {
     }
 }
 
+/// Publishes `ids` as finding changes of one tenant.
+async fn publish_changes(bus: &Bus, ids: &[&str]) {
+    let tenant = TenantId::new();
+    for id in ids {
+        let subject = bus.subjects().finding_changed(tenant);
+        bus.publish(&subject, &finding_changed(id, tenant))
+            .await
+            .unwrap();
+    }
+}
+
+/// The durable `writer` consumer over every finding change.
+async fn writer(bus: &Bus) -> EventConsumer {
+    let filters = vec![bus.subjects().all_finding_changes()];
+    bus.consumer("writer", filters, &quick_redelivery())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn acked_events_are_delivered_once_and_decode_to_what_was_sent() {
     let nats = TestNats::new().await;
     let bus = bus(&nats).await;
-    let tenant = TenantId::new();
-    for i in 0..5 {
-        let event = finding_changed(&format!("evt-{i}"), tenant);
-        bus.publish(&bus.subjects().finding_changed(tenant), &event)
-            .await
-            .unwrap();
-    }
-    let consumer = bus
-        .consumer(
-            "writer",
-            vec![bus.subjects().all_finding_changes()],
-            &quick_redelivery(),
-        )
-        .await
-        .unwrap();
+    publish_changes(&bus, &["evt-0", "evt-1", "evt-2", "evt-3", "evt-4"]).await;
+    let consumer = writer(&bus).await;
 
     let batch = consumer.fetch(10, WAIT).await.unwrap();
     assert_eq!(batch.len(), 5);
@@ -61,21 +67,8 @@ async fn acked_events_are_delivered_once_and_decode_to_what_was_sent() {
 async fn a_nakked_event_comes_back_after_its_delay() {
     let nats = TestNats::new().await;
     let bus = bus(&nats).await;
-    let tenant = TenantId::new();
-    bus.publish(
-        &bus.subjects().finding_changed(tenant),
-        &finding_changed("evt", tenant),
-    )
-    .await
-    .unwrap();
-    let consumer = bus
-        .consumer(
-            "writer",
-            vec![bus.subjects().all_finding_changes()],
-            &quick_redelivery(),
-        )
-        .await
-        .unwrap();
+    publish_changes(&bus, &["evt"]).await;
+    let consumer = writer(&bus).await;
 
     let first = consumer.fetch(1, WAIT).await.unwrap();
     first[0].nak(Duration::from_millis(200)).await.unwrap();
@@ -90,21 +83,8 @@ async fn a_nakked_event_comes_back_after_its_delay() {
 async fn an_unacked_event_is_redelivered_after_the_ack_wait() {
     let nats = TestNats::new().await;
     let bus = bus(&nats).await;
-    let tenant = TenantId::new();
-    bus.publish(
-        &bus.subjects().finding_changed(tenant),
-        &finding_changed("evt", tenant),
-    )
-    .await
-    .unwrap();
-    let consumer = bus
-        .consumer(
-            "writer",
-            vec![bus.subjects().all_finding_changes()],
-            &quick_redelivery(),
-        )
-        .await
-        .unwrap();
+    publish_changes(&bus, &["evt"]).await;
+    let consumer = writer(&bus).await;
 
     let first = consumer.fetch(1, WAIT).await.unwrap();
     assert_eq!(first.len(), 1);
@@ -119,21 +99,8 @@ async fn an_unacked_event_is_redelivered_after_the_ack_wait() {
 async fn dead_lettered_events_are_parked_with_their_reason_and_not_redelivered() {
     let nats = TestNats::new().await;
     let bus = bus(&nats).await;
-    let tenant = TenantId::new();
-    bus.publish(
-        &bus.subjects().finding_changed(tenant),
-        &finding_changed("poison", tenant),
-    )
-    .await
-    .unwrap();
-    let consumer = bus
-        .consumer(
-            "writer",
-            vec![bus.subjects().all_finding_changes()],
-            &quick_redelivery(),
-        )
-        .await
-        .unwrap();
+    publish_changes(&bus, &["poison"]).await;
+    let consumer = writer(&bus).await;
     let parked = bus
         .consumer(
             "inspect",
@@ -172,22 +139,9 @@ async fn dead_lettered_events_are_parked_with_their_reason_and_not_redelivered()
 async fn replicas_bound_to_one_durable_consumer_share_the_events() {
     let nats = TestNats::new().await;
     let bus = bus(&nats).await;
-    let tenant = TenantId::new();
-    for i in 0..20 {
-        let event = finding_changed(&format!("evt-{i}"), tenant);
-        bus.publish(&bus.subjects().finding_changed(tenant), &event)
-            .await
-            .unwrap();
-    }
-    let filters = vec![bus.subjects().all_finding_changes()];
-    let a = bus
-        .consumer("writer", filters.clone(), &quick_redelivery())
-        .await
-        .unwrap();
-    let b = bus
-        .consumer("writer", filters, &quick_redelivery())
-        .await
-        .unwrap();
+    let ids: Vec<String> = (0..20).map(|i| format!("evt-{i}")).collect();
+    publish_changes(&bus, &ids.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let (a, b) = (writer(&bus).await, writer(&bus).await);
 
     let mut seen = HashSet::new();
     let mut from_a = 0;
