@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::header::NATS_MESSAGE_ID;
+use async_nats::jetstream::context::PublishAckFuture;
 
 use crate::{Bus, BusError, Event, trace};
 
@@ -22,30 +23,60 @@ impl Bus {
     /// Publishes `event` to `subject` with `Nats-Msg-Id` = its event id and the current trace
     /// context, and waits for JetStream's acknowledgement.
     pub async fn publish<E: Event>(&self, subject: &str, event: &E) -> Result<Published, BusError> {
+        let ack = self.send(subject, event).await?;
+        wait_ack(subject, ack).await
+    }
+
+    /// Publishes every `(subject, event)` as [`Bus::publish`] does, pipelined: all are sent before
+    /// any acknowledgement is awaited, then the acknowledgements are awaited together. One result
+    /// per event, in order; a failure of one does not stop the others.
+    pub async fn publish_all<E: Event>(
+        &self,
+        events: &[(String, &E)],
+    ) -> Vec<Result<Published, BusError>> {
+        let mut pending = Vec::with_capacity(events.len());
+        for (subject, event) in events {
+            pending.push(self.send(subject, *event).await);
+        }
+        futures::future::join_all(
+            events
+                .iter()
+                .zip(pending)
+                .map(|((subject, _), sent)| async move { wait_ack(subject, sent?).await }),
+        )
+        .await
+    }
+
+    /// Hands the event to the client; the returned future resolves with JetStream's ack.
+    async fn send<E: Event>(&self, subject: &str, event: &E) -> Result<PublishAckFuture, BusError> {
         let mut headers = HeaderMap::new();
         headers.insert(NATS_MESSAGE_ID, event.event_id());
         headers.insert("Lockstep-Event", E::KIND);
         trace::inject_current(&mut headers);
         let payload = event.encode_to_vec();
-        let publish_err = |e: Box<dyn std::error::Error + Send + Sync>| BusError::Publish {
-            subject: subject.to_owned(),
-            source: e,
-        };
-        let ack_future = self
-            .js
+        self.js
             .publish_with_headers(subject.to_owned(), headers, payload.into())
             .await
-            .map_err(|e| publish_err(Box::new(e)))?;
-        let ack = tokio::time::timeout(ACK_TIMEOUT, ack_future)
-            .await
-            .map_err(|_| BusError::PublishTimeout {
+            .map_err(|e| BusError::Publish {
                 subject: subject.to_owned(),
-                timeout: ACK_TIMEOUT,
-            })?
-            .map_err(|e| publish_err(Box::new(e)))?;
-        Ok(Published {
-            sequence: ack.sequence,
-            duplicate: ack.duplicate,
-        })
+                source: Box::new(e),
+            })
     }
+}
+
+async fn wait_ack(subject: &str, ack_future: PublishAckFuture) -> Result<Published, BusError> {
+    let ack = tokio::time::timeout(ACK_TIMEOUT, ack_future)
+        .await
+        .map_err(|_| BusError::PublishTimeout {
+            subject: subject.to_owned(),
+            timeout: ACK_TIMEOUT,
+        })?
+        .map_err(|e| BusError::Publish {
+            subject: subject.to_owned(),
+            source: Box::new(e),
+        })?;
+    Ok(Published {
+        sequence: ack.sequence,
+        duplicate: ack.duplicate,
+    })
 }

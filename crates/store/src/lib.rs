@@ -32,6 +32,7 @@
 //! [`TenantId`]: lockstep_domain::TenantId
 
 mod activity;
+mod apply_batch;
 mod conn;
 mod error;
 mod findings;
@@ -55,6 +56,10 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
 
 pub use activity::{Activity, ActivityRecord, NewActivity};
+pub use apply_batch::{
+    BatchWrites, Claimed, InboundBatch, InboxClaim, LinkAdvance, LockedLink, TicketLookup,
+    VendorStatusChange,
+};
 pub use error::{StoreError, StoreResult};
 pub use findings::{
     FindingFilter, FindingRecord, Findings, ImportOutcome, ImportedFinding, NewFinding,

@@ -5,6 +5,7 @@
 use sqlx::{Postgres, Transaction};
 
 use crate::activity::Activity;
+use crate::apply_batch::InboundBatch;
 use crate::conn::Conn;
 use crate::error::StoreResult;
 use crate::findings::Findings;
@@ -76,5 +77,10 @@ impl Tx {
 
     pub fn poll_state(&mut self) -> PollState<'_> {
         PollState::new(self.conn())
+    }
+
+    /// The sync-applier's set-based batch statements (only in a transaction).
+    pub fn inbound_batch(&mut self) -> InboundBatch<'_> {
+        InboundBatch::new(self.conn())
     }
 }

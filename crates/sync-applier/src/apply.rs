@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use lockstep_domain::transition::{self, LinkState, Outcome, TransitionPolicy};
-use lockstep_domain::{IntegrationId, MappingRules, TenantId};
+use lockstep_domain::{FindingId, FindingStatus, IntegrationId, MappingRules, TenantId};
 use lockstep_proto::v1;
 use lockstep_store::{
     ActivityRecord, IntegrationRecord, NewActivity, StoreError, TicketLinkState, Tx,
@@ -115,21 +115,7 @@ pub async fn apply_one(
 ) -> Result<Applied, Failure> {
     let obs = &ev.observation;
     let (integration, rules) = cache.integration(tx, ev.tenant, ev.integration).await?;
-    if integration.vendor != obs.ticket.vendor() {
-        return Err(Failure::Permanent(format!(
-            "a {} observation for {} integration {}",
-            obs.ticket.vendor(),
-            integration.vendor,
-            integration.id
-        )));
-    }
-    let policy = TransitionPolicy {
-        auto_close_on_resolve: integration.settings.auto_close_on_resolve,
-        inbound: rules
-            .inbound(obs.ticket.target().kind())
-            .map_err(|e| Failure::Permanent(format!("inbound rules: {e}")))?
-            .clone(),
-    };
+    let policy = policy(ev, integration, rules)?;
 
     let Some(link) = tx
         .links()
@@ -185,15 +171,58 @@ pub async fn apply_one(
         // A newer version with the same state (a comment, a field edit): nothing to tell.
         _ => return Ok(Applied::Applied { change: None }),
     };
+    let entry = activity_entry(ev, finding.id, kind, from, to, &t.reason);
+    let written = tx.activity().append(ev.tenant, &entry).await?;
+    Ok(Applied::Applied {
+        change: replay_change(ev, &written),
+    })
+}
+
+/// The transition policy of `ev` under its integration: `Permanent` when the integration is of
+/// another vendor or its rules do not cover the ticket's kind.
+pub(crate) fn policy(
+    ev: &Inbound,
+    integration: &IntegrationRecord,
+    rules: &MappingRules,
+) -> Result<TransitionPolicy, Failure> {
+    let obs = &ev.observation;
+    if integration.vendor != obs.ticket.vendor() {
+        return Err(Failure::Permanent(format!(
+            "a {} observation for {} integration {}",
+            obs.ticket.vendor(),
+            integration.vendor,
+            integration.id
+        )));
+    }
+    Ok(TransitionPolicy {
+        auto_close_on_resolve: integration.settings.auto_close_on_resolve,
+        inbound: rules
+            .inbound(obs.ticket.target().kind())
+            .map_err(|e| Failure::Permanent(format!("inbound rules: {e}")))?
+            .clone(),
+    })
+}
+
+/// The activity row of an applied transition (`kind` is `status_changed` or
+/// `ticket_state_changed`).
+pub(crate) fn activity_entry(
+    ev: &Inbound,
+    finding: FindingId,
+    kind: &str,
+    from: Option<FindingStatus>,
+    to: Option<FindingStatus>,
+    reason: &str,
+) -> NewActivity {
+    let obs = &ev.observation;
     let actor = obs.actor.clone().unwrap_or_else(|| "unknown".to_owned());
-    let entry = NewActivity {
-        finding_id: finding.id,
+    NewActivity {
+        finding_id: finding,
         channel: ev.channel,
-        actor: actor.clone(),
+        message: format!("{reason} by {actor} via {}", ev.channel),
+        actor,
         kind: kind.to_owned(),
         from_status: from,
         to_status: to,
-        message: format!("{} by {actor} via {}", t.reason, ev.channel),
         details: json!({
             "event_id": ev.event_id,
             "integration_id": ev.integration.to_string(),
@@ -202,16 +231,12 @@ pub async fn apply_one(
             "vendor_updated_at": obs.version.updated_at().unix_timestamp(),
             "vendor_sequence": obs.version.sequence(),
         }),
-    };
-    let written = tx.activity().append(ev.tenant, &entry).await?;
-    Ok(Applied::Applied {
-        change: replay_change(ev, &written),
-    })
+    }
 }
 
 /// The `finding.changed` event of a status change, rebuilt identically from its activity row:
 /// the id derives from the source event, so a re-publish after a crash is the same event.
-fn replay_change(ev: &Inbound, row: &ActivityRecord) -> Option<v1::FindingChanged> {
+pub(crate) fn replay_change(ev: &Inbound, row: &ActivityRecord) -> Option<v1::FindingChanged> {
     let (from, to) = (row.from_status?, row.to_status?);
     Some(v1::FindingChanged {
         event_id: format!("fc:{}", ev.event_id),

@@ -16,6 +16,7 @@
 
 mod app;
 pub mod apply;
+pub mod batch;
 pub mod config;
 pub mod decode;
 mod error;

@@ -18,6 +18,7 @@ use lockstep_store::Store;
 use time::OffsetDateTime;
 
 use crate::apply::{Applied, BatchCache, Failure, apply_one, lag_seconds};
+use crate::batch::apply_batch;
 use crate::config::ApplierSettings;
 use crate::decode::{Inbound, decode};
 
@@ -94,14 +95,12 @@ impl Worker {
             .record(started.elapsed().as_secs_f64());
     }
 
-    /// All events in one transaction; any failure rolls all of them back.
+    /// All events in one transaction, with a constant number of statements; any failure rolls
+    /// all of them back.
     async fn apply_batch(&self, ready: &[(Delivery, Inbound)]) -> Result<Vec<Applied>, Failure> {
         let mut tx = self.store.begin().await?;
-        let mut cache = BatchCache::default();
-        let mut results = Vec::with_capacity(ready.len());
-        for (_, inbound) in ready {
-            results.push(apply_one(&mut tx, &mut cache, &self.settings.consumer, inbound).await?);
-        }
+        let events: Vec<&Inbound> = ready.iter().map(|(_, inbound)| inbound).collect();
+        let results = apply_batch(&mut tx, &self.settings.consumer, &events).await?;
         tx.commit().await?;
         Ok(results)
     }
@@ -142,22 +141,35 @@ impl Worker {
         }
     }
 
-    /// After the commit: publish the changes, then ack. An event whose change could not be
-    /// published is nakked; its redelivery is a duplicate that publishes it again.
+    /// After the commit: publish the changes (pipelined), then ack them all concurrently. An
+    /// event whose change could not be published is nakked; its redelivery is a duplicate that
+    /// publishes it again.
     async fn finish(&self, items: &[(&(Delivery, Inbound), Applied)]) {
         let now = OffsetDateTime::now_utc();
-        let published = join_all(items.iter().map(|((_, inbound), applied)| async move {
-            let Some(change) = applied.change() else { return true };
-            let subject = self.bus.subjects().finding_changed(inbound.tenant);
-            match self.bus.publish(&subject, change).await {
-                Ok(_) => true,
-                Err(err) => {
-                    tracing::warn!(event_id = %change.event_id, error = %err, "publishing finding.changed failed");
-                    false
+        // Pipelined: every change is sent before any JetStream ack is awaited.
+        let changes: Vec<_> = items
+            .iter()
+            .filter_map(|((_, inbound), applied)| {
+                applied
+                    .change()
+                    .map(|change| (self.bus.subjects().finding_changed(inbound.tenant), change))
+            })
+            .collect();
+        let mut outcomes = self.bus.publish_all(&changes).await.into_iter();
+        let published: Vec<bool> = items
+            .iter()
+            .map(|(_, applied)| {
+                let Some(change) = applied.change() else { return true };
+                match outcomes.next() {
+                    Some(Ok(_)) => true,
+                    Some(Err(err)) => {
+                        tracing::warn!(event_id = %change.event_id, error = %err, "publishing finding.changed failed");
+                        false
+                    }
+                    None => false,
                 }
-            }
-        }))
-        .await;
+            })
+            .collect();
         join_all(items.iter().zip(published).map(|(((delivery, inbound), applied), ok)| async move {
             if !ok {
                 self.count("retried");

@@ -2,6 +2,7 @@
 //! so every test runs in parallel with the others.
 
 mod activity;
+mod apply_batch;
 mod finding_lists;
 mod findings;
 mod helpers;
