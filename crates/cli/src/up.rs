@@ -69,8 +69,11 @@ async fn start(
     }
     if wanted("api") {
         let c: lockstep_api::Config = load(lockstep_api::config::DEFAULTS, &env)?;
-        let app =
-            lockstep_api::App::build(c.clone(), lockstep_api::Deps::connect(&c).await?).await?;
+        let app = lockstep_api::App::build(
+            c.clone(),
+            lockstep_api::Deps::connect(&c.database, &c.nats).await?,
+        )
+        .await?;
         println!(
             "api            grpc {}  admin {}",
             app.local_addr(),
@@ -84,7 +87,7 @@ async fn start(
             load(lockstep_ticket_writer::config::DEFAULTS, &env)?;
         let app = lockstep_ticket_writer::App::build(
             c.clone(),
-            lockstep_ticket_writer::Deps::connect(&c).await?,
+            lockstep_ticket_writer::Deps::connect(&c.database, &c.nats).await?,
         )
         .await?;
         println!(

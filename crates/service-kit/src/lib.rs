@@ -5,13 +5,16 @@
 //! - [`server`]: a tonic server with gRPC health and reflection (v1 and v1alpha), so `grpcurl`
 //!   works against every service;
 //! - [`convert`]: store records → API messages, and the request parsing helpers;
+//! - [`ServiceDeps`]: PostgreSQL, JetStream and the keyring, connected from configuration;
 //! - [`vendor`]: sealing integration credentials, and vendor clients built from stored
 //!   integrations.
 
 pub mod auth;
 pub mod convert;
+mod deps;
 pub mod server;
 pub mod status;
 pub mod vendor;
 
 pub use auth::{Access, Authenticator, Caller};
+pub use deps::ServiceDeps;

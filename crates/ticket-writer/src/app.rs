@@ -2,16 +2,13 @@
 //! an all-in-one `lockstep up`.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use lockstep_bus::{Bus, StreamSettings};
-use lockstep_crypto::Keyring;
+use lockstep_bus::StreamSettings;
 use lockstep_platform::Shutdown;
 use lockstep_platform::health::{self, Readiness};
 use lockstep_service_kit::Authenticator;
 use lockstep_service_kit::server::{self, GrpcRoutes};
 use lockstep_service_kit::vendor::VendorClients;
-use lockstep_store::Store;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -20,28 +17,8 @@ use crate::writer::Writer;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-#[derive(Clone)]
-pub struct Deps {
-    pub store: Store,
-    pub bus: Bus,
-    pub keyring: Arc<Keyring>,
-}
-
-impl Deps {
-    pub async fn connect(config: &Config) -> Result<Self, Error> {
-        let store = Store::connect(
-            config.database.url.expose(),
-            config.database.max_connections.get(),
-        )
-        .await?;
-        let bus = Bus::connect(&config.nats.url, &config.nats.subject_prefix).await?;
-        Ok(Self {
-            store,
-            bus,
-            keyring: Arc::new(Keyring::from_env()?),
-        })
-    }
-}
+/// What the service talks to: PostgreSQL, JetStream and the keyring.
+pub type Deps = lockstep_service_kit::ServiceDeps;
 
 pub struct App {
     routes: GrpcRoutes,

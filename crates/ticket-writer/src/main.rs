@@ -26,6 +26,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let _telemetry = telemetry::init(&config.telemetry)?;
     lockstep_platform::metrics::record_build_info("ticket-writer", env!("CARGO_PKG_VERSION"));
     let shutdown = Shutdown::on_signals()?;
-    let deps = Deps::connect(&config).await?;
+    let deps = Deps::connect(&config.database, &config.nats).await?;
     App::build(config, deps).await?.run(shutdown).await
 }
