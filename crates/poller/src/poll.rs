@@ -273,7 +273,8 @@ impl Poller {
             .await?;
         let mut changes = news(batch.observations.clone(), &live);
         success.tickets_changed = changes.len();
-        success.slas_updated += sla::refresh_changed(self, &client, tenant, &mut changes).await;
+        success.slas_updated +=
+            sla::refresh_changed(self, &client, tenant, integration, &mut changes).await;
         self.publish(tenant, integration, &changes).await?;
         success.slas_updated += sla::sweep_if_due(self, &client, tenant, integration).await;
         success.watermark = Some(next_watermark(&batch, read_started, overlap));

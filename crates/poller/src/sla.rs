@@ -9,6 +9,10 @@
 //!   breach flag lags (its SLA jobs run on a schedule), and the connector judges breach from the
 //!   planned end time anyway.
 //!
+//! Reads go 40 tickets a request (the connector's batching of `task_sla`); writes are one
+//! statement per batch (`update_slas`), since a first cycle over a million links would otherwise
+//! spend its time on a statement per link.
+//!
 //! SLA reads never fail a poll (an account may lack read access to task_sla): failures are logged
 //! and counted in `lockstep_sla_refresh_errors_total`.
 
@@ -16,19 +20,22 @@ use std::time::Instant;
 
 use lockstep_connectors::servicenow::ServiceNowClient;
 use lockstep_domain::{IntegrationId, TenantId, TicketLinkId, TicketObservation};
+use lockstep_store::LinkSla;
 use time::OffsetDateTime;
 
 use crate::{Poller, metrics};
 
-/// task_sla rows are read for this many tickets per sweep step.
+/// Open links per sweep step: one page of links read, their task_sla rows read (the connector
+/// asks for 40 tickets a request), and what changed written back in one statement.
 const SWEEP_PAGE: u32 = 200;
 
-/// Reads the SLAs of changed tickets, writes them on the links and into the observations.
-/// Returns how many links were updated.
+/// Reads the SLAs of changed tickets, writes them on the links (one statement) and into the
+/// observations. Returns how many links changed.
 pub(crate) async fn refresh_changed(
     poller: &Poller,
     client: &ServiceNowClient,
     tenant: TenantId,
+    integration: IntegrationId,
     changes: &mut [(TicketObservation, TicketLinkId)],
 ) -> usize {
     if changes.is_empty() {
@@ -47,24 +54,32 @@ pub(crate) async fn refresh_changed(
             return 0;
         }
     };
-    let mut updated = 0;
+    let mut writes = Vec::with_capacity(changes.len());
     for (obs, link) in changes.iter_mut() {
         let Some(sla) = slas.get(obs.ticket.external_id().as_str()) else {
             continue;
         };
         sla.apply_to(&mut obs.fields);
-        match poller
-            .inner
-            .store
-            .links()
-            .update_sla(tenant, *link, sla.due, sla.breached)
-            .await
-        {
-            Ok(_) => updated += 1,
-            Err(e) => tracing::warn!(%link, error = %e, "storing an SLA failed"),
+        writes.push(LinkSla {
+            link_id: *link,
+            due_at: sla.due,
+            breached: sla.breached,
+        });
+    }
+    match poller
+        .inner
+        .store
+        .links()
+        .update_slas(tenant, integration, &writes)
+        .await
+    {
+        Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        Err(e) => {
+            ::metrics::counter!(metrics::SLA_REFRESH_ERRORS).increment(1);
+            tracing::warn!(%integration, error = %e, "storing the SLAs of changed tickets failed");
+            0
         }
     }
-    updated
 }
 
 /// The periodic sweep of every open linked ticket (when due for this integration), then the
@@ -136,20 +151,25 @@ async fn sweep(
             .read_slas(&ids, OffsetDateTime::now_utc())
             .await
             .map_err(|e| e.to_string())?;
-        for link in &page {
-            let Some(sla) = link.external_id.as_ref().and_then(|e| slas.get(e.as_str())) else {
-                continue;
-            };
-            if link.sla_due_at == sla.due && link.sla_breached == sla.breached {
-                continue;
-            }
-            store
-                .links()
-                .update_sla(tenant, link.id, sla.due, sla.breached)
-                .await
-                .map_err(|e| e.to_string())?;
-            updated += 1;
-        }
+        // Only what differs from the link is sent; the statement re-checks it anyway.
+        let writes: Vec<LinkSla> = page
+            .iter()
+            .filter_map(|link| {
+                let sla = slas.get(link.external_id.as_ref()?.as_str())?;
+                let differs = link.sla_due_at != sla.due || link.sla_breached != sla.breached;
+                differs.then_some(LinkSla {
+                    link_id: link.id,
+                    due_at: sla.due,
+                    breached: sla.breached,
+                })
+            })
+            .collect();
+        let changed = store
+            .links()
+            .update_slas(tenant, integration, &writes)
+            .await
+            .map_err(|e| e.to_string())?;
+        updated += usize::try_from(changed).unwrap_or(usize::MAX);
         if page.len() < SWEEP_PAGE as usize {
             return Ok(updated);
         }

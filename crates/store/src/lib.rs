@@ -69,7 +69,7 @@ pub use inbox::Inbox;
 pub use integrations::{
     AuthKind, IntegrationRecord, IntegrationSettings, Integrations, NewIntegration, WebhookTarget,
 };
-pub use links::{LiveTicket, LiveVersion, TicketLinkRecord, TicketLinkState, TicketLinks};
+pub use links::{LinkSla, LiveTicket, LiveVersion, TicketLinkRecord, TicketLinkState, TicketLinks};
 pub use mapping::{MappingRulesRecord, MappingRulesStore};
 pub use page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest};
 pub use poll_state::{ClaimedPoll, PollState, PollStateRecord};

@@ -21,11 +21,12 @@ mod ops;
 mod poller;
 mod sync;
 
-pub use poller::LiveVersion;
+pub use poller::{LinkSla, LiveVersion};
 
 area_handle!(
     /// Ticket links (`store.links()` / `tx.links()`); statements in `links/ops.rs` (life of a
-    /// link, lookups) and `links/sync.rs` (vendor state and SLA).
+    /// link, lookups), `links/sync.rs` (vendor state and SLA of one link) and `links/poller.rs`
+    /// (the poller's per-integration reads and batched SLA writes).
     TicketLinks
 );
 

@@ -1,5 +1,9 @@
 //! What the poller reads and writes on the links of one integration: the versions Lockstep holds
 //! (to tell news from re-reads), the open tickets whose SLA it refreshes, and SLA bookkeeping.
+//!
+//! Every statement here works on a whole integration or a whole batch at once: a poll cycle covers
+//! up to a million links (1,000 integrations × 1,000 tickets), so a statement per link would
+//! dominate the cycle.
 
 use std::collections::HashMap;
 
@@ -13,6 +17,15 @@ use crate::error::StoreResult;
 
 /// Finding statuses after which a ticket's SLA no longer matters to us.
 const SETTLED_FINDING_STATUSES: &str = "('closed', 'risk_accepted', 'false_positive')";
+
+/// A ticket's SLA as read from the vendor, to be stored on its link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkSla {
+    pub link_id: TicketLinkId,
+    /// The earliest breach time of the SLAs still running; `None` clears a stored one.
+    pub due_at: Option<OffsetDateTime>,
+    pub breached: bool,
+}
 
 /// A live link as the poller needs it: which link, and the vendor version it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +119,49 @@ impl TicketLinks<'_> {
                 .fetch_all(&mut *c)
                 .await?,
         )
+    }
+
+    /// Stores many links' SLAs (due time and breached) in one statement: the batched form of
+    /// `update_sla`, with the same result for each link, as if written one after another (a link
+    /// named twice ends with its last entry).
+    ///
+    /// Only links of `integration` under `tenant` are touched; ids of other tenants or
+    /// integrations are skipped exactly like ids that do not exist. A link that already holds the
+    /// given values is not rewritten (no `updated_at` bump, no dead row), so a sweep that finds
+    /// nothing new writes nothing. Returns how many links changed.
+    pub async fn update_slas(
+        mut self,
+        tenant: TenantId,
+        integration: IntegrationId,
+        slas: &[LinkSla],
+    ) -> StoreResult<u64> {
+        if slas.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<Uuid> = slas.iter().map(|s| s.link_id.as_uuid()).collect();
+        let dues: Vec<Option<OffsetDateTime>> = slas.iter().map(|s| s.due_at).collect();
+        let breached: Vec<bool> = slas.iter().map(|s| s.breached).collect();
+        let mut c = self.conn.acquire().await?;
+        // DISTINCT ON keeps the last entry per link: UPDATE ... FROM with several source rows for
+        // one target row would pick one of them unpredictably.
+        Ok(sqlx::query(
+            "UPDATE ticket_links l
+                SET sla_due_at = u.due_at, sla_breached = u.breached, updated_at = now()
+               FROM (SELECT DISTINCT ON (id) id, due_at, breached
+                       FROM UNNEST($3::uuid[], $4::timestamptz[], $5::bool[])
+                            WITH ORDINALITY AS x(id, due_at, breached, n)
+                      ORDER BY id, n DESC) u
+              WHERE l.tenant_id = $1 AND l.integration_id = $2 AND l.id = u.id
+                AND (l.sla_due_at IS DISTINCT FROM u.due_at OR l.sla_breached <> u.breached)",
+        )
+        .bind(tenant.as_uuid())
+        .bind(integration.as_uuid())
+        .bind(&ids)
+        .bind(&dues)
+        .bind(&breached)
+        .execute(&mut *c)
+        .await?
+        .rows_affected())
     }
 
     /// Live links whose SLA due time has passed become breached, without asking the vendor (its

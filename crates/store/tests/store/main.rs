@@ -14,6 +14,7 @@ mod mapping;
 mod poll_claims;
 mod poll_state;
 mod presets;
+mod sla_batch;
 mod tenants;
 mod transactions;
 mod version_guard;
