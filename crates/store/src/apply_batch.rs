@@ -23,7 +23,7 @@ use lockstep_domain::{
     ActivityId, FindingId, FindingStatus, IntegrationId, MappingRules, SyncChannel, TenantId,
     TicketLinkId,
 };
-use sqlx::{AssertSqlSafe, FromRow, Row};
+use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use crate::activity::{ActivityRecord, NewActivity};
@@ -257,7 +257,7 @@ impl InboundBatch<'_> {
         let integrations: Vec<Uuid> = tickets.iter().map(|t| t.1.as_uuid()).collect();
         let external: Vec<&str> = tickets.iter().map(|t| t.2).collect();
         let mut c = self.conn.acquire().await?;
-        let rows = sqlx::query(AssertSqlSafe(LOCK_SQL.as_str()))
+        let rows = sqlx::query(LOCK_SQL.as_str())
             .bind(&tenants)
             .bind(&integrations)
             .bind(&external)
@@ -406,7 +406,7 @@ impl InboundBatch<'_> {
             return Ok(Vec::new());
         }
         let mut c = self.conn.acquire().await?;
-        let rows = sqlx::query(AssertSqlSafe(DUPLICATES_SQL.as_str()))
+        let rows = sqlx::query(DUPLICATES_SQL.as_str())
             .bind(events.iter().map(|e| e.0.as_uuid()).collect::<Vec<_>>())
             .bind(events.iter().map(|e| e.1.as_uuid()).collect::<Vec<_>>())
             .bind(events.iter().map(|e| e.2).collect::<Vec<_>>())

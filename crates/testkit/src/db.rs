@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use lockstep_store::{MIGRATOR, Store};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -57,9 +57,9 @@ impl TestDb {
 
         let name = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
         let mut admin = connect_admin(&admin_url).await?;
-        sqlx::query(AssertSqlSafe(format!(
+        sqlx::query(&format!(
             r#"CREATE DATABASE "{name}" TEMPLATE "{template}""#
-        )))
+        ))
         .execute(&mut admin)
         .await
         .with_context(|| format!("creating test database {name} from {template}"))?;
@@ -191,7 +191,7 @@ async fn build_template_if_missing(
         }
         None => {}
     }
-    match sqlx::query(AssertSqlSafe(format!(r#"CREATE DATABASE "{template}""#)))
+    match sqlx::query(&format!(r#"CREATE DATABASE "{template}""#))
         .execute(&mut *admin)
         .await
     {
@@ -213,9 +213,9 @@ async fn build_template_if_missing(
 
     // Only now is it a template; refusing connections keeps CREATE DATABASE … TEMPLATE from
     // failing because something is connected to it.
-    sqlx::query(AssertSqlSafe(format!(
+    sqlx::query(&format!(
         r#"ALTER DATABASE "{template}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"#
-    )))
+    ))
     .execute(&mut *admin)
     .await?;
     tracing::info!(%template, "built the test template database");
@@ -251,12 +251,10 @@ fn created_at(name: &str) -> Option<Duration> {
 }
 
 async fn drop_database(admin: &mut PgConnection, name: &str) -> anyhow::Result<()> {
-    sqlx::query(AssertSqlSafe(format!(
-        r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
-    )))
-    .execute(&mut *admin)
-    .await
-    .with_context(|| format!("dropping database {name}"))?;
+    sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))
+        .execute(&mut *admin)
+        .await
+        .with_context(|| format!("dropping database {name}"))?;
     Ok(())
 }
 

@@ -110,15 +110,13 @@ impl TicketLinks<'_> {
               ORDER BY l.id LIMIT $4",
             qualified_link_columns()
         );
-        Ok(
-            sqlx::query_as::<_, TicketLinkRecord>(sqlx::AssertSqlSafe(sql))
-                .bind(tenant.as_uuid())
-                .bind(integration.as_uuid())
-                .bind(after)
-                .bind(i64::from(limit.max(1)))
-                .fetch_all(&mut *c)
-                .await?,
-        )
+        Ok(sqlx::query_as::<_, TicketLinkRecord>(&sql)
+            .bind(tenant.as_uuid())
+            .bind(integration.as_uuid())
+            .bind(after)
+            .bind(i64::from(limit.max(1)))
+            .fetch_all(&mut *c)
+            .await?)
     }
 
     /// Stores many links' SLAs (due time and breached) in one statement: the batched form of
