@@ -191,6 +191,8 @@ fn env(db: &TestDb, prefix: &str, nats: &str) -> Vec<(String, String)> {
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
+    // Settings given to the benchmark (e.g. LOCKSTEP_APPLIER__WORKERS=2) override these.
+    .chain(std::env::vars().filter(|(k, _)| k.starts_with("LOCKSTEP_") && k.contains("__")))
     .collect()
 }
 
@@ -416,13 +418,14 @@ async fn run(always: bool) -> anyhow::Result<()> {
             else {
                 break;
             };
-            let event = v1::FindingChanged::decode(msg.payload)?;
-            let sent_at = s
-                .index
-                .get(&event.finding_id)
-                .and_then(|i| sent.lock().unwrap().get(i).copied());
-            if let Some(at) = sent_at {
-                committed.push(at.elapsed().as_secs_f64() * 1000.0);
+            for change in v1::FindingChanges::decode(msg.payload)?.changes {
+                let sent_at = s
+                    .index
+                    .get(&change.finding_id)
+                    .and_then(|i| sent.lock().unwrap().get(i).copied());
+                if let Some(at) = sent_at {
+                    committed.push(at.elapsed().as_secs_f64() * 1000.0);
+                }
             }
         }
         responses.sort_by(f64::total_cmp);

@@ -92,7 +92,8 @@ pub async fn publish_change(bus: &Bus, change: &StatusChange) -> Result<(), Stat
         integration_id: String::new(),
         changed_at: convert::ts(finding.local.set_at),
     };
-    bus.publish(&bus.subjects().finding_changed(finding.tenant_id), &event)
+    let message = lockstep_bus::finding_changes(finding.tenant_id, vec![event]);
+    bus.publish(&bus.subjects().finding_changed(finding.tenant_id), &message)
         .await
         .map(|_| ())
         .map_err(|e| {

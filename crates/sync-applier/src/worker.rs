@@ -1,19 +1,22 @@
 //! The consume loop. Each round: fetch up to `batch_size` events, decode them (dead-lettering
 //! what can never apply), apply the rest in ONE transaction, commit, publish the resulting
-//! `finding.changed` events, then acknowledge. If any event of the batch fails, the batch rolls
-//! back and its events are applied one transaction each, so one bad event costs its batch a
-//! retry, never its neighbours their effect.
+//! `finding.changed` messages (one per tenant of the batch), then acknowledge. If any event of
+//! the batch fails, the batch rolls back and its events are applied one transaction each, so one
+//! bad event costs its batch a retry, never its neighbours their effect.
 //!
 //! Crash safety: nothing is acked before its commit, so a crash redelivers; the inbox turns the
-//! redelivery into a duplicate, and a duplicate re-publishes the change it caused (same event id,
-//! which JetStream deduplicates) before it is acked. So a crash between commit and publish loses
-//! no `finding.changed`.
+//! redelivery into a duplicate, and a duplicate re-publishes the change it caused (the same
+//! change id; the same message id too when the batch comes back whole, which JetStream then
+//! deduplicates) before it is acked. So a crash between commit and publish loses no change.
 
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use lockstep_bus::{Bus, Delivery, EventConsumer};
+use lockstep_bus::{Bus, Delivery, EventConsumer, finding_changes};
+use lockstep_domain::TenantId;
 use lockstep_platform::Shutdown;
+use lockstep_proto::v1;
 use lockstep_store::Store;
 use time::OffsetDateTime;
 
@@ -141,49 +144,66 @@ impl Worker {
         }
     }
 
-    /// After the commit: publish the changes (pipelined), then ack them all concurrently. An
-    /// event whose change could not be published is nakked; its redelivery is a duplicate that
-    /// publishes it again.
+    /// After the commit: publish the changes, one `FindingChanges` message per tenant of the batch
+    /// (pipelined), then ack the events concurrently. An event whose tenant's message could not be
+    /// published is nakked; its redelivery is a duplicate that publishes its change again.
     async fn finish(&self, items: &[(&(Delivery, Inbound), Applied)]) {
         let now = OffsetDateTime::now_utc();
-        // Pipelined: every change is sent before any JetStream ack is awaited.
-        let changes: Vec<_> = items
+        // Tenants in order of first appearance; each message keeps its changes in batch order.
+        let mut tenants: Vec<TenantId> = Vec::new();
+        let mut changes: HashMap<TenantId, Vec<v1::FindingChanged>> = HashMap::new();
+        for ((_, inbound), applied) in items {
+            if let Some(change) = applied.change() {
+                if !changes.contains_key(&inbound.tenant) {
+                    tenants.push(inbound.tenant);
+                }
+                changes
+                    .entry(inbound.tenant)
+                    .or_default()
+                    .push(change.clone());
+            }
+        }
+        let messages: Vec<(String, v1::FindingChanges)> = tenants
             .iter()
-            .filter_map(|((_, inbound), applied)| {
-                applied
-                    .change()
-                    .map(|change| (self.bus.subjects().finding_changed(inbound.tenant), change))
+            .map(|tenant| {
+                let list = changes.remove(tenant).unwrap_or_default();
+                (
+                    self.bus.subjects().finding_changed(*tenant),
+                    finding_changes(*tenant, list),
+                )
             })
             .collect();
-        let mut outcomes = self.bus.publish_all(&changes).await.into_iter();
-        let published: Vec<bool> = items
+        let refs: Vec<(String, &v1::FindingChanges)> =
+            messages.iter().map(|(s, m)| (s.clone(), m)).collect();
+        let outcomes = self.bus.publish_all(&refs).await;
+        let failed: HashSet<TenantId> = tenants
             .iter()
-            .map(|(_, applied)| {
-                let Some(change) = applied.change() else { return true };
-                match outcomes.next() {
-                    Some(Ok(_)) => true,
-                    Some(Err(err)) => {
-                        tracing::warn!(event_id = %change.event_id, error = %err, "publishing finding.changed failed");
-                        false
-                    }
-                    None => false,
+            .zip(&outcomes)
+            .filter_map(|(tenant, outcome)| match outcome {
+                Ok(_) => None,
+                Err(err) => {
+                    tracing::warn!(%tenant, error = %err, "publishing finding changes failed");
+                    Some(*tenant)
                 }
             })
             .collect();
-        join_all(items.iter().zip(published).map(|(((delivery, inbound), applied), ok)| async move {
-            if !ok {
-                self.count("retried");
-                let _ = delivery.nak(self.settings.retry_delay).await;
-                return;
-            }
-            self.count(applied.outcome());
-            if matches!(applied, Applied::Applied { .. }) {
-                metrics::histogram!("lockstep_sync_lag_seconds", "channel" => inbound.channel.as_str())
-                    .record(lag_seconds(inbound, now));
-            }
-            if let Err(err) = delivery.ack().await {
-                // The event comes back and is then a duplicate: no second effect.
-                tracing::warn!(event_id = %inbound.event_id, error = %err, "ack failed");
+        join_all(items.iter().map(|((delivery, inbound), applied)| {
+            let ok = applied.change().is_none() || !failed.contains(&inbound.tenant);
+            async move {
+                if !ok {
+                    self.count("retried");
+                    let _ = delivery.nak(self.settings.retry_delay).await;
+                    return;
+                }
+                self.count(applied.outcome());
+                if matches!(applied, Applied::Applied { .. }) {
+                    metrics::histogram!("lockstep_sync_lag_seconds", "channel" => inbound.channel.as_str())
+                        .record(lag_seconds(inbound, now));
+                }
+                if let Err(err) = delivery.ack().await {
+                    // The event comes back and is then a duplicate: no second effect.
+                    tracing::warn!(event_id = %inbound.event_id, error = %err, "ack failed");
+                }
             }
         }))
         .await;

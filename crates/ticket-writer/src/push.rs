@@ -1,4 +1,5 @@
-//! The outbound status push: `lockstep.finding.changed` → the linked tickets.
+//! The outbound status push: `lockstep.finding.changed` (`FindingChanges` messages, each change
+//! handled in turn) → the linked tickets.
 //!
 //! A durable consumer (replicas share it) reads every tenant's finding changes. Changes caused by
 //! the vendor are acked and dropped: they are never echoed back. For any other origin, when the
@@ -90,11 +91,14 @@ impl Pusher {
         Ok(())
     }
 
+    /// Handles every change of one `FindingChanges` message. The message is acked when all are
+    /// done, nakked when one must be retried (handling a change again is harmless: a ticket
+    /// already in the target state is left alone), and dead-lettered when one can never be.
     async fn deliver(&self, delivery: &Delivery) {
         let span = tracing::info_span!("finding_changed", subject = delivery.subject());
         delivery.continue_trace(&span);
-        let outcome = match delivery.decode::<pb::FindingChanged>() {
-            Ok(event) => self.handle(&event).await,
+        let outcome = match delivery.decode::<pb::FindingChanges>() {
+            Ok(message) => self.handle_all(&message.changes).await,
             Err(e) => Err(PushError::Poison(e.to_string())),
         };
         let acked = match outcome {
@@ -113,7 +117,24 @@ impl Pusher {
         }
     }
 
-    /// Applies one event. `Ok` means "done with it" (pushed, or nothing to push).
+    /// Every change in order. A change that can never be pushed does not stop the others; the
+    /// first reason is reported once all were tried. A retry stops at once (the redelivery
+    /// starts over).
+    async fn handle_all(&self, changes: &[pb::FindingChanged]) -> Result<(), PushError> {
+        let mut poisoned = None;
+        for change in changes {
+            match self.handle(change).await {
+                Ok(()) => {}
+                Err(PushError::Retry(why)) => return Err(PushError::Retry(why)),
+                Err(PushError::Poison(why)) => {
+                    poisoned.get_or_insert(format!("change {}: {why}", change.event_id));
+                }
+            }
+        }
+        poisoned.map_or(Ok(()), |why| Err(PushError::Poison(why)))
+    }
+
+    /// Applies one change. `Ok` means "done with it" (pushed, or nothing to push).
     pub async fn handle(&self, event: &pb::FindingChanged) -> Result<(), PushError> {
         if event.origin == pb::ChangeOrigin::Vendor as i32 {
             return Ok(());

@@ -168,7 +168,10 @@ async fn an_analyst_status_change_is_recorded_and_published() {
     .await
     .expect("a finding change is published")
     .unwrap();
-    let event = pb::FindingChanged::decode(msg.payload).unwrap();
+    let mut message = pb::FindingChanges::decode(msg.payload).unwrap();
+    assert_eq!(message.tenant_id, env.a.id.to_string());
+    assert_eq!(message.changes.len(), 1, "one message per analyst change");
+    let event = message.changes.remove(0);
     assert_eq!(
         (event.from_status.as_str(), event.to_status.as_str()),
         ("open", "risk_accepted")

@@ -46,7 +46,7 @@ async fn acked_events_are_delivered_once_and_decode_to_what_was_sent() {
     let batch = consumer.fetch(10, WAIT).await.unwrap();
     assert_eq!(batch.len(), 5);
     for (i, delivery) in batch.iter().enumerate() {
-        let event: v1::FindingChanged = delivery.decode().unwrap();
+        let event: v1::FindingChanges = delivery.decode().unwrap();
         assert_eq!(event.event_id, format!("evt-{i}"));
         assert_eq!(delivery.message_id(), Some(event.event_id.as_str()));
         assert_eq!(delivery.delivered(), 1);
@@ -123,7 +123,7 @@ async fn dead_lettered_events_are_parked_with_their_reason_and_not_redelivered()
         headers.get("Lockstep-Dead-Letter-Reason").unwrap().as_str(),
         "unknown integration"
     );
-    let event: v1::FindingChanged = dead[0].decode().unwrap();
+    let event: v1::FindingChanges = dead[0].decode().unwrap();
     assert_eq!(event.event_id, "poison");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(
@@ -156,7 +156,7 @@ async fn replicas_bound_to_one_durable_consumer_share_the_events() {
             .map(|d| (d, true))
             .chain(batch_b.unwrap().into_iter().map(|d| (d, false)))
         {
-            let event: v1::FindingChanged = delivery.decode().unwrap();
+            let event: v1::FindingChanges = delivery.decode().unwrap();
             assert!(
                 seen.insert(event.event_id),
                 "an event reached both replicas"

@@ -15,16 +15,22 @@ async fn bus(nats: &TestNats) -> Bus {
     bus
 }
 
-fn finding_changed(event_id: &str, tenant: TenantId) -> v1::FindingChanged {
-    v1::FindingChanged {
+/// A `finding.changed` message with one change, under the given message id (the tests choose
+/// ids to exercise deduplication).
+fn finding_changed(event_id: &str, tenant: TenantId) -> v1::FindingChanges {
+    v1::FindingChanges {
         event_id: event_id.to_owned(),
         tenant_id: tenant.to_string(),
-        finding_id: FindingId::new().to_string(),
-        from_status: "open".into(),
-        to_status: "re_test".into(),
-        origin: v1::ChangeOrigin::Vendor as i32,
-        channel: "webhook".into(),
-        integration_id: String::new(),
-        changed_at: None,
+        changes: vec![v1::FindingChanged {
+            event_id: format!("fc:{event_id}"),
+            tenant_id: tenant.to_string(),
+            finding_id: FindingId::new().to_string(),
+            from_status: "open".into(),
+            to_status: "re_test".into(),
+            origin: v1::ChangeOrigin::Vendor as i32,
+            channel: "webhook".into(),
+            integration_id: String::new(),
+            changed_at: None,
+        }],
     }
 }

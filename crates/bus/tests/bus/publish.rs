@@ -100,7 +100,7 @@ async fn publish_all_pipelines_and_answers_each_event_in_order() {
         );
     }
     assert!(
-        bus.publish_all::<lockstep_proto::v1::FindingChanged>(&[])
+        bus.publish_all::<lockstep_proto::v1::FindingChanges>(&[])
             .await
             .is_empty()
     );

@@ -1,6 +1,5 @@
 use std::time::Duration;
 
-use lockstep_bus::Event as _;
 use lockstep_domain::{FindingStatus, SyncChannel};
 use lockstep_proto::v1;
 use lockstep_store::PageRequest;
@@ -20,7 +19,7 @@ async fn changes(w: &World) -> Vec<v1::FindingChanged> {
     w.messages("fc-probe", w.bus.subjects().all_finding_changes())
         .await
         .iter()
-        .map(|d| v1::FindingChanged::decode(d.payload()).unwrap())
+        .flat_map(|d| v1::FindingChanges::decode(d.payload()).unwrap().changes)
         .collect()
 }
 
@@ -263,7 +262,7 @@ async fn a_change_committed_but_never_published_is_published_when_the_event_come
         "re-published"
     );
     assert_eq!(
-        changes(&w).await[0].event_id(),
+        changes(&w).await[0].event_id,
         format!("fc:{}", event.event_id)
     );
     assert_eq!(

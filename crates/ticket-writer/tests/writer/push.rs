@@ -107,7 +107,10 @@ async fn vendor_caused_changes_are_never_pushed_back() {
         changed_at: None,
     };
     env.bus
-        .publish(&env.bus.subjects().finding_changed(tenant), &event)
+        .publish(
+            &env.bus.subjects().finding_changed(tenant),
+            &lockstep_bus::finding_changes(tenant, vec![event]),
+        )
         .await
         .unwrap();
     // A later analyst event for another finding proves the consumer has passed ours.
