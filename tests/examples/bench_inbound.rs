@@ -9,7 +9,7 @@
 //!    right after its commit, so it slightly overstates the commit latency.
 //!
 //! `BENCH_SYNC=always` or `BENCH_SYNC=default` runs one setting only. Bounded: `BENCH_EVENTS`
-//! (default 4000) events per throughput figure, `BENCH_SECONDS` (default 4)
+//! (default 20,000) events per throughput figure, `BENCH_SECONDS` (default 4)
 //! seconds of fixed load at `BENCH_RATE` (default 1000) events/s, `BENCH_CONCURRENCY` (default 32).
 
 use std::collections::HashMap;
@@ -232,7 +232,7 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn run(always: bool) -> anyhow::Result<()> {
-    let n = setting("BENCH_EVENTS", 4000);
+    let n = setting("BENCH_EVENTS", 20_000);
     let c = setting("BENCH_CONCURRENCY", 32);
     let rate = setting("BENCH_RATE", 1000);
     let seconds = setting("BENCH_SECONDS", 4);
@@ -387,6 +387,23 @@ async fn run(always: bool) -> anyhow::Result<()> {
             .client()
             .subscribe(bus.subjects().all_finding_changes())
             .await?;
+        // Arrival times are taken as the messages arrive, while the load is still being offered.
+        let arrivals = tokio::spawn(async move {
+            let mut seen: Vec<(String, Instant)> = Vec::with_capacity(fixed);
+            let deadline = Instant::now() + Duration::from_secs(seconds as u64 + 30);
+            while seen.len() < fixed && Instant::now() < deadline {
+                let Ok(Some(msg)) =
+                    tokio::time::timeout(Duration::from_secs(5), changed.next()).await
+                else {
+                    continue;
+                };
+                let at = Instant::now();
+                if let Ok(message) = v1::FindingChanges::decode(msg.payload) {
+                    seen.extend(message.changes.into_iter().map(|c| (c.finding_id, at)));
+                }
+            }
+            seen
+        });
         let sent: Arc<Mutex<HashMap<usize, Instant>>> = Arc::default();
         let mut ticker = tokio::time::interval(Duration::from_secs(1) / rate as u32);
         let mut tasks = Vec::with_capacity(fixed);
@@ -411,23 +428,15 @@ async fn run(always: bool) -> anyhow::Result<()> {
                 not_accepted += 1
             }
         }
-        let mut committed = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while committed.len() < fixed && Instant::now() < deadline {
-            let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(5), changed.next()).await
-            else {
-                break;
-            };
-            for change in v1::FindingChanges::decode(msg.payload)?.changes {
-                let sent_at = s
-                    .index
-                    .get(&change.finding_id)
-                    .and_then(|i| sent.lock().unwrap().get(i).copied());
-                if let Some(at) = sent_at {
-                    committed.push(at.elapsed().as_secs_f64() * 1000.0);
-                }
-            }
-        }
+        let sent = sent.lock().unwrap().clone();
+        let mut committed: Vec<f64> = arrivals
+            .await?
+            .into_iter()
+            .filter_map(|(finding, at)| {
+                let sent_at = sent.get(s.index.get(&finding)?)?;
+                Some(at.duration_since(*sent_at).as_secs_f64() * 1000.0)
+            })
+            .collect();
         responses.sort_by(f64::total_cmp);
         committed.sort_by(f64::total_cmp);
         println!(
