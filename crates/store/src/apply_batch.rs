@@ -13,6 +13,10 @@
 //! 5. [`InboundBatch::activity_for_events`]: the activity rows earlier deliveries of duplicates
 //!    wrote, to publish their changes again.
 //!
+//! Every lookup is an index probe per key (a LATERAL subquery, or `id = ANY($ids)` beside the join):
+//! joined to a few hundred keys, a table of tens of thousands of rows otherwise gets a hash join
+//! over a whole-table scan, which made these statements cost ~15 ms each per batch of 256.
+//!
 //! Only a [`Tx`](crate::Tx) offers this handle: the steps only make sense in one transaction.
 
 use std::collections::HashMap;
@@ -113,26 +117,40 @@ macro_rules! activity_columns_local {
 }
 
 static LOCK_SQL: LazyLock<String> = LazyLock::new(|| {
+    // Each ticket is looked up by its own probe of the unique (tenant, integration, external id)
+    // index, and locked there, in the order given: a LATERAL subquery with LIMIT cannot be turned
+    // into a hash join, which the planner otherwise prefers for a few hundred keys against a
+    // table of tens of thousands of rows (a whole-table scan per batch).
     format!(
         "SELECT {}, f.status AS finding_status, f.local_status, f.local_status_at
-           FROM ticket_links l
-           JOIN findings f ON f.tenant_id = l.tenant_id AND f.id = l.finding_id
-          WHERE (l.tenant_id, l.integration_id, l.external_id) IN
-                (SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]))
-            AND l.state = 'live'
-          ORDER BY l.tenant_id, l.integration_id, l.external_id COLLATE \"C\"
-          FOR UPDATE OF l, f",
+           FROM UNNEST($1::uuid[], $2::uuid[], $3::text[])
+                WITH ORDINALITY AS k(tenant_id, integration_id, external_id, ord)
+          CROSS JOIN LATERAL (
+                SELECT * FROM ticket_links l
+                 WHERE l.tenant_id = k.tenant_id AND l.integration_id = k.integration_id
+                   AND l.external_id = k.external_id AND l.state = 'live'
+                 LIMIT 1
+                   FOR UPDATE) l
+          CROSS JOIN LATERAL (
+                SELECT f.status, f.local_status, f.local_status_at FROM findings f
+                 WHERE f.tenant_id = l.tenant_id AND f.id = l.finding_id
+                   FOR UPDATE) f
+          ORDER BY k.ord",
         qualified(link_columns!(), "l")
     )
 });
 
 static DUPLICATES_SQL: LazyLock<String> = LazyLock::new(|| {
+    // One probe of the (tenant, finding, at, id) index per event, newest first.
     format!(
-        "SELECT DISTINCT ON (k.ord) k.ord, {}
+        "SELECT k.ord, a.*
            FROM UNNEST($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS k(tenant_id, finding_id, event_id, ord)
-           JOIN activity a ON a.tenant_id = k.tenant_id AND a.finding_id = k.finding_id
-                          AND a.details->>'event_id' = k.event_id
-          ORDER BY k.ord, a.at DESC, a.id DESC",
+          CROSS JOIN LATERAL (
+                SELECT {} FROM activity a
+                 WHERE a.tenant_id = k.tenant_id AND a.finding_id = k.finding_id
+                   AND a.details->>'event_id' = k.event_id
+                 ORDER BY a.at DESC, a.id DESC
+                 LIMIT 1) a",
         qualified(activity_columns_local!(), "a")
     )
 });
@@ -203,8 +221,11 @@ impl InboundBatch<'_> {
                           WITH ORDINALITY AS k(tenant_id, integration_id, external_id, event_id, ord)),
              linked AS (
                  SELECT k.ord, k.tenant_id, k.event_id, l.finding_id FROM k
-                   JOIN ticket_links l ON l.tenant_id = k.tenant_id AND l.integration_id = k.integration_id
-                                      AND l.external_id = k.external_id AND l.state = 'live'),
+                  CROSS JOIN LATERAL (
+                        SELECT l.finding_id FROM ticket_links l
+                         WHERE l.tenant_id = k.tenant_id AND l.integration_id = k.integration_id
+                           AND l.external_id = k.external_id AND l.state = 'live'
+                         LIMIT 1) l),
              ins AS (
                  INSERT INTO inbox (consumer, event_id, tenant_id)
                  SELECT $1, event_id, tenant_id
@@ -213,9 +234,11 @@ impl InboundBatch<'_> {
                   ORDER BY ord
                  ON CONFLICT DO NOTHING
                  RETURNING event_id)
-             SELECT ord, finding_id, event_id IN (SELECT event_id FROM ins) AS inserted
-               FROM linked
-              ORDER BY ord",
+             -- Two kinds of rows, matched up below: a membership test in SQL (`IN (SELECT ...
+             -- FROM ins)`) is planned as a rescan of `ins` per linked row, quadratic in the batch.
+             SELECT ord, finding_id, NULL::text AS inserted_event FROM linked
+             UNION ALL
+             SELECT NULL, NULL, event_id FROM ins",
         )
         .bind(consumer)
         .bind(&tenants)
@@ -224,17 +247,26 @@ impl InboundBatch<'_> {
         .bind(&event_ids)
         .fetch_all(&mut *c)
         .await?;
-        let mut out = vec![Claimed::Unlinked; events.len()];
-        let mut taken = std::collections::HashSet::new();
+        let mut inserted = std::collections::HashSet::new();
+        let mut linked = Vec::with_capacity(rows.len());
         for r in rows {
+            if let Some(event_id) = r.try_get::<Option<String>, _>("inserted_event")? {
+                inserted.insert(event_id);
+                continue;
+            }
             let ord: i64 = r.try_get("ord")?;
-            let finding = row::id(&r, "finding_id", FindingId::from_uuid)?;
-            let inserted: bool = r.try_get("inserted")?;
             let i = usize::try_from(ord - 1).map_err(|_| StoreError::Corrupt {
                 what: format!("inbox claim returned ordinal {ord}"),
             })?;
+            linked.push((i, row::id(&r, "finding_id", FindingId::from_uuid)?));
+        }
+        linked.sort_unstable_by_key(|(i, _)| *i);
+        let mut out = vec![Claimed::Unlinked; events.len()];
+        for (i, finding) in linked {
             let Some(slot) = out.get_mut(i) else { continue };
-            *slot = if inserted && taken.insert(events[i].event_id) {
+            // The first event of the batch with an id the inbox took is new; any other is a
+            // duplicate (of an earlier delivery, or of that first event).
+            *slot = if inserted.remove(events[i].event_id) {
                 Claimed::New { finding }
             } else {
                 Claimed::Duplicate { finding }
@@ -253,6 +285,11 @@ impl InboundBatch<'_> {
         if tickets.is_empty() {
             return Ok(HashMap::new());
         }
+        // The statement locks in the order given; one order for every batch (uuids and external
+        // ids compare bytewise here as in PostgreSQL) makes concurrent batches queue, not deadlock.
+        let mut tickets = tickets.to_vec();
+        tickets.sort_unstable();
+        tickets.dedup();
         let tenants: Vec<Uuid> = tickets.iter().map(|t| t.0.as_uuid()).collect();
         let integrations: Vec<Uuid> = tickets.iter().map(|t| t.1.as_uuid()).collect();
         let external: Vec<&str> = tickets.iter().map(|t| t.2).collect();
@@ -302,7 +339,7 @@ impl InboundBatch<'_> {
                         last_sync_channel = u.channel, last_synced_at = now(), updated_at = now()
                    FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int8[], $6::text[])
                         AS u(tenant_id, id, state, at, seq, channel)
-                  WHERE l.tenant_id = u.tenant_id AND l.id = u.id AND l.state = 'live'
+                  WHERE l.id = ANY($2) AND l.tenant_id = u.tenant_id AND l.id = u.id AND l.state = 'live'
                     AND (l.vendor_updated_at IS NULL OR (l.vendor_updated_at, l.vendor_sequence) < (u.at, u.seq))",
             )
             .bind(l.iter().map(|w| w.tenant.as_uuid()).collect::<Vec<_>>())
@@ -328,7 +365,8 @@ impl InboundBatch<'_> {
                 "UPDATE findings f SET status = u.to_status, updated_at = now()
                    FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[])
                         AS u(tenant_id, id, expected, to_status)
-                  WHERE f.tenant_id = u.tenant_id AND f.id = u.id AND f.status = u.expected",
+                  WHERE f.id = ANY($2) AND f.tenant_id = u.tenant_id AND f.id = u.id
+                    AND f.status = u.expected",
             )
             .bind(f.iter().map(|w| w.tenant.as_uuid()).collect::<Vec<_>>())
             .bind(f.iter().map(|w| w.finding.as_uuid()).collect::<Vec<_>>())
@@ -366,7 +404,7 @@ impl InboundBatch<'_> {
                            $7::text[], $8::text[], $9::text[], $10::text[])
                     WITH ORDINALITY AS u(id, tenant_id, finding_id, channel, actor, kind, from_status,
                                          to_status, message, details, ord)
-               JOIN findings f ON f.tenant_id = u.tenant_id AND f.id = u.finding_id
+               JOIN findings f ON f.id = ANY($3) AND f.tenant_id = u.tenant_id AND f.id = u.finding_id
               ORDER BY u.ord
              RETURNING ",
             activity_columns_local!()

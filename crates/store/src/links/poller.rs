@@ -149,7 +149,7 @@ impl TicketLinks<'_> {
                        FROM UNNEST($3::uuid[], $4::timestamptz[], $5::bool[])
                             WITH ORDINALITY AS x(id, due_at, breached, n)
                       ORDER BY id, n DESC) u
-              WHERE l.tenant_id = $1 AND l.integration_id = $2 AND l.id = u.id
+              WHERE l.tenant_id = $1 AND l.integration_id = $2 AND l.id = ANY($3) AND l.id = u.id
                 AND (l.sla_due_at IS DISTINCT FROM u.due_at OR l.sla_breached <> u.breached)",
         )
         .bind(tenant.as_uuid())
