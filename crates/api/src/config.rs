@@ -42,6 +42,12 @@ impl Default for GrpcConfig {
     }
 }
 
+impl lockstep_platform::ServiceConfig for Config {
+    fn telemetry(&self) -> &lockstep_platform::config::TelemetryConfig {
+        &self.telemetry
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,12 @@ impl Default for IngestSettings {
     }
 }
 
+impl lockstep_platform::ServiceConfig for Config {
+    fn telemetry(&self) -> &lockstep_platform::config::TelemetryConfig {
+        &self.telemetry
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

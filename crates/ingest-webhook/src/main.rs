@@ -1,32 +1,18 @@
-//! The `ingest-webhook` process: configuration, telemetry, run until SIGTERM.
+//! The `ingest-webhook` process: the shared service `main` (configuration, telemetry, signals), then
+//! this service's dependencies and app until SIGTERM.
 
-use std::path::PathBuf;
-
-use clap::Parser;
 use lockstep_ingest_webhook::{App, Config, Deps, config::DEFAULTS};
-use lockstep_platform::{Shutdown, config, install_crypto_provider, telemetry};
+use lockstep_platform::{BoxError, ServiceInfo, run_service};
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "ingest-webhook",
-    about = "Lockstep's verified webhook receiver"
-)]
-struct Args {
-    /// A TOML file overriding the built-in defaults (else LOCKSTEP_CONFIG, if set).
-    #[arg(long)]
-    config: Option<PathBuf>,
-}
-
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
-    install_crypto_provider();
-    let config: Config = config::load(DEFAULTS, args.config.as_deref())?;
-    let _telemetry = telemetry::init(&config.telemetry)?;
-    lockstep_platform::metrics::record_build_info("ingest-webhook", env!("CARGO_PKG_VERSION"));
-    let shutdown = Shutdown::on_signals()?;
-    let deps = Deps::connect(&config).await?;
-    let app = App::build(config, deps).await?;
-    app.run(shutdown).await?;
-    Ok(())
+fn main() -> Result<(), BoxError> {
+    let info = ServiceInfo {
+        name: "ingest-webhook",
+        about: "Lockstep's verified webhook receiver",
+        version: env!("CARGO_PKG_VERSION"),
+        defaults: DEFAULTS,
+    };
+    run_service(info, |config: Config, shutdown| async move {
+        let deps = Deps::connect(&config).await?;
+        App::build(config, deps).await?.run(shutdown).await
+    })
 }

@@ -2,7 +2,7 @@
 //! tracing, Prometheus metrics and health endpoints, graceful shutdown, listeners, and the
 //! rustls crypto provider. Depends on no other Lockstep crate.
 //!
-//! A service's `main` typically reads:
+//! A service's `main` is [`run_service`]; inside, the pieces compose like this:
 //!
 //! ```no_run
 //! # use lockstep_platform::{config, telemetry, health, Shutdown, install_crypto_provider};
@@ -23,12 +23,14 @@ pub mod config;
 mod error;
 pub mod health;
 pub mod metrics;
+mod process;
 mod serve;
 mod shutdown;
 pub mod telemetry;
 mod tls;
 
 pub use error::Error;
+pub use process::{BoxError, ServiceConfig, ServiceInfo, run_service};
 pub use serve::{bind, serve, spawn_server};
 pub use shutdown::Shutdown;
 pub use tls::install_crypto_provider;

@@ -101,6 +101,12 @@ impl PollerSettings {
     }
 }
 
+impl lockstep_platform::ServiceConfig for Config {
+    fn telemetry(&self) -> &lockstep_platform::config::TelemetryConfig {
+        &self.telemetry
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

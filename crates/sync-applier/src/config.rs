@@ -55,6 +55,12 @@ impl Default for ApplierSettings {
     }
 }
 
+impl lockstep_platform::ServiceConfig for Config {
+    fn telemetry(&self) -> &lockstep_platform::config::TelemetryConfig {
+        &self.telemetry
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,6 +71,12 @@ impl Default for WriterSettings {
     }
 }
 
+impl lockstep_platform::ServiceConfig for Config {
+    fn telemetry(&self) -> &lockstep_platform::config::TelemetryConfig {
+        &self.telemetry
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
