@@ -25,9 +25,12 @@ bench:
 
 FUZZ_CASES ?= 200000
 
-# The same property-based fuzz tests `make test` runs briefly (256 cases each), run long.
+# The same property-based fuzz tests `make test` runs briefly (256 cases each), run long: the webhook
+# verifiers (ingest-webhook) and the event decoder with the vendor payload parsers (sync-applier).
 fuzz:
-	LOCKSTEP_FUZZ_CASES=$(FUZZ_CASES) scripts/with-services.sh cargo test --release -p lockstep-ingest-webhook --test ingest fuzz
+	LOCKSTEP_FUZZ_CASES=$(FUZZ_CASES) scripts/with-services.sh bash -c '\
+	  cargo test --release -p lockstep-ingest-webhook --test ingest fuzz && \
+	  cargo test --release -p lockstep-sync-applier --test applier fuzz'
 
 build:
 	cargo build --workspace --all-targets
