@@ -77,14 +77,13 @@ pub async fn apply_batch(
     let claimed = tx.inbound_batch().claim(consumer, &claims).await?;
 
     // 3. Lock the links (and findings) of the new events.
-    let mut tickets: Vec<(TenantId, IntegrationId, &str)> = claims
+    // (lock_live_links puts them in its one lock order and drops repeats.)
+    let tickets: Vec<(TenantId, IntegrationId, &str)> = claims
         .iter()
         .zip(&claimed)
         .filter(|(_, c)| matches!(c, Claimed::New { .. }))
         .map(|(c, _)| (c.tenant, c.integration, c.external_id))
         .collect();
-    tickets.sort_unstable();
-    tickets.dedup();
     let locked = tx.inbound_batch().lock_live_links(&tickets).await?;
 
     // 4. The transitions, in order, against the evolving state.
