@@ -386,6 +386,7 @@ async fn run(always: bool) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("subscription ended"))?;
         seen += v1::FindingChanges::decode(message.payload)?.changes.len();
     }
+    drop(committed); // Phase 3 has its own subscription.
     let apply_rate = n as f64 / started.elapsed().as_secs_f64();
     println!(
         "events/s applied into PostgreSQL:     {apply_rate:>8.0}   raw JetStream pull + ack/s:      {pull_rate:>8.0}   ratio {:.2} (target >= 0.8)",
