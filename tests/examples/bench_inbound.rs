@@ -30,7 +30,7 @@ use lockstep_platform::Shutdown;
 use lockstep_proto::v1;
 use lockstep_store::{AuthKind, IntegrationSettings, LiveTicket, NewFinding, NewIntegration};
 use lockstep_stories::nats_server::NatsServer;
-use lockstep_testkit::TestDb;
+use lockstep_testkit::{CpuTimes, TestDb};
 use prost::Message as _;
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -241,6 +241,7 @@ async fn run(always: bool) -> anyhow::Result<()> {
     println!("\n== JetStream sync_interval: {label}; {n} events, concurrency {c} ==");
 
     // 1a. Raw acked publishes of the same events.
+    let phase = CpuTimes::now();
     let raw = Bus::connect(&server.url(), "raw").await?;
     raw.ensure_stream(&StreamSettings::default()).await?;
     let subject = raw.subjects().webhook(s.tenant, s.integration);
@@ -327,13 +328,15 @@ async fn run(always: bool) -> anyhow::Result<()> {
     })
     .await;
     println!(
-        "signed webhooks/s via ingest-webhook: {ingest_rate:>8.0}   raw JetStream acked publishes/s: {raw_pub:>8.0}   ratio {:.2} (target >= 0.8){}",
+        "signed webhooks/s via ingest-webhook: {ingest_rate:>8.0}   raw JetStream acked publishes/s: {raw_pub:>8.0}   ratio {:.2} (target >= 0.8){}{}",
         ingest_rate / raw_pub,
         match refused.load(Ordering::Relaxed) {
             0 => String::new(),
             r => format!("   [{r} not 202]"),
-        }
+        },
+        phase.map(CpuTimes::since).unwrap_or_default()
     );
+    let phase = CpuTimes::now();
 
     // 2a. Raw pull + ack of the raw stream.
     let consumer_settings = ConsumerSettings {
@@ -389,12 +392,14 @@ async fn run(always: bool) -> anyhow::Result<()> {
     drop(committed); // Phase 3 has its own subscription.
     let apply_rate = n as f64 / started.elapsed().as_secs_f64();
     println!(
-        "events/s applied into PostgreSQL:     {apply_rate:>8.0}   raw JetStream pull + ack/s:      {pull_rate:>8.0}   ratio {:.2} (target >= 0.8)",
-        apply_rate / pull_rate
+        "events/s applied into PostgreSQL:     {apply_rate:>8.0}   raw JetStream pull + ack/s:      {pull_rate:>8.0}   ratio {:.2} (target >= 0.8){}",
+        apply_rate / pull_rate,
+        phase.map(CpuTimes::since).unwrap_or_default()
     );
 
     // 3. Fixed offered load.
     if fixed > 0 {
+        let phase = CpuTimes::now();
         let mut changed = bus
             .client()
             .subscribe(bus.subjects().all_finding_changes())
@@ -452,13 +457,14 @@ async fn run(always: bool) -> anyhow::Result<()> {
         responses.sort_by(f64::total_cmp);
         committed.sort_by(f64::total_cmp);
         println!(
-            "at {rate}/s offered for {seconds}s: response p50 {:.1} ms, p99 {:.1} ms (target p99 < 50 ms); webhook->committed p50 {:.1} ms, p99 {:.1} ms (target p99 < 1000 ms); {} of {fixed} accepted, {} commits observed",
+            "at {rate}/s offered for {seconds}s: response p50 {:.1} ms, p99 {:.1} ms (target p99 < 50 ms); webhook->committed p50 {:.1} ms, p99 {:.1} ms (target p99 < 1000 ms); {} of {fixed} accepted, {} commits observed{}",
             pct(&responses, 0.5),
             pct(&responses, 0.99),
             pct(&committed, 0.5),
             pct(&committed, 0.99),
             fixed - not_accepted,
-            committed.len()
+            committed.len(),
+            phase.map(CpuTimes::since).unwrap_or_default()
         );
     }
     stop.trigger();

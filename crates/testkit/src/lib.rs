@@ -13,11 +13,13 @@
 pub mod env;
 pub mod nats_server;
 
+mod cpu_times;
 mod db;
 mod logging;
 mod nats;
 mod net;
 
+pub use cpu_times::CpuTimes;
 pub use db::{TestDb, cleanup_stale_test_databases};
 pub use logging::init_tracing;
 pub use nats::TestNats;
