@@ -152,8 +152,13 @@ impl Worker {
         // Tenants in order of first appearance; each message keeps its changes in batch order.
         let mut tenants: Vec<TenantId> = Vec::new();
         let mut changes: HashMap<TenantId, Vec<v1::FindingChanged>> = HashMap::new();
+        // A delivery and its duplicate in the same batch carry the same change; send it once.
+        let mut sent: HashSet<&str> = HashSet::new();
         for ((_, inbound), applied) in items {
             if let Some(change) = applied.change() {
+                if !sent.insert(change.event_id.as_str()) {
+                    continue;
+                }
                 if !changes.contains_key(&inbound.tenant) {
                     tenants.push(inbound.tenant);
                 }
