@@ -28,6 +28,7 @@ use lockstep_domain::{
     TicketLinkId,
 };
 use sqlx::{FromRow, Row};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::activity::{ActivityRecord, NewActivity};
@@ -395,7 +396,10 @@ impl InboundBatch<'_> {
             .map_err(|e| StoreError::Invalid {
                 what: format!("activity details: {e}"),
             })?;
-        let rows = sqlx::query_as::<_, ActivityRecord>(concat!(
+        // Only what the database chooses comes back (the row's time); the rest of each record is
+        // what was sent. Returning whole rows made PostgreSQL render every `details` document
+        // and the applier parse it again, for each event.
+        let rows: Vec<(Uuid, OffsetDateTime)> = sqlx::query_as(
             "INSERT INTO activity (id, tenant_id, finding_id, channel, actor, kind, from_status, to_status,
                                    message, details)
              SELECT u.id, f.tenant_id, f.id, u.channel, u.actor, u.kind, u.from_status, u.to_status,
@@ -406,9 +410,8 @@ impl InboundBatch<'_> {
                                          to_status, message, details, ord)
                JOIN findings f ON f.id = ANY($3) AND f.tenant_id = u.tenant_id AND f.id = u.finding_id
               ORDER BY u.ord
-             RETURNING ",
-            activity_columns_local!()
-        ))
+             RETURNING id, at",
+        )
         .bind(&ids)
         .bind(a.iter().map(|(t, _)| t.as_uuid()).collect::<Vec<_>>())
         .bind(a.iter().map(|(_, e)| e.finding_id.as_uuid()).collect::<Vec<_>>())
@@ -421,14 +424,26 @@ impl InboundBatch<'_> {
         .bind(&details)
         .fetch_all(&mut *c)
         .await?;
-        let mut by_id: HashMap<Uuid, ActivityRecord> =
-            rows.into_iter().map(|r| (r.id.as_uuid(), r)).collect();
+        let at: HashMap<Uuid, OffsetDateTime> = rows.into_iter().collect();
         ids.iter()
             .zip(a)
-            .map(|(id, (_, e))| {
-                by_id
-                    .remove(id)
-                    .ok_or_else(|| StoreError::not_found("finding", e.finding_id))
+            .map(|(id, (tenant, e))| {
+                let at = at
+                    .get(id)
+                    .ok_or_else(|| StoreError::not_found("finding", e.finding_id))?;
+                Ok(ActivityRecord {
+                    id: ActivityId::from_uuid(*id),
+                    tenant_id: *tenant,
+                    finding_id: e.finding_id,
+                    at: *at,
+                    channel: e.channel,
+                    actor: e.actor.clone(),
+                    kind: e.kind.clone(),
+                    from_status: e.from_status,
+                    to_status: e.to_status,
+                    message: e.message.clone(),
+                    details: e.details.clone(),
+                })
             })
             .collect()
     }
