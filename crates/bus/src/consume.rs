@@ -177,29 +177,77 @@ impl Delivery {
         consumer: &str,
         reason: &str,
     ) -> Result<(), BusError> {
+        let headers = self.headers().cloned().unwrap_or_default();
+        // The dead-letter copy must not be deduplicated against the original's id.
+        let id = format!("dl-{}-{}", consumer, self.stream_sequence());
+        self.publish_dead_letter(
+            bus,
+            consumer,
+            reason,
+            headers,
+            &id,
+            self.message.payload.clone(),
+        )
+        .await?;
+        self.message
+            .ack_with(AckKind::Term)
+            .await
+            .map_err(|e| self.ack_err(e))
+    }
+
+    /// Dead-letters `event`, part `part` of this message (one delivery of a batch), with the
+    /// reason. The message itself is left to be acked or nakked with its other parts.
+    pub async fn dead_letter_part<E: Event>(
+        &self,
+        bus: &Bus,
+        consumer: &str,
+        part: usize,
+        event: &E,
+        reason: &str,
+    ) -> Result<(), BusError> {
+        let mut headers = HeaderMap::new();
+        headers.insert("Lockstep-Event", E::KIND);
+        let id = format!("dl-{}-{}-{part}", consumer, self.stream_sequence());
+        self.publish_dead_letter(
+            bus,
+            consumer,
+            reason,
+            headers,
+            &id,
+            event.encode_to_vec().into(),
+        )
+        .await
+    }
+
+    /// The `Lockstep-Event` header: which event type the payload is (see [`Event::KIND`]).
+    pub fn kind(&self) -> Option<&str> {
+        self.headers()?.get("Lockstep-Event").map(|v| v.as_str())
+    }
+
+    async fn publish_dead_letter(
+        &self,
+        bus: &Bus,
+        consumer: &str,
+        reason: &str,
+        mut headers: HeaderMap,
+        id: &str,
+        payload: bytes::Bytes,
+    ) -> Result<(), BusError> {
         let subject = bus.subjects().dead_letter(consumer);
-        let mut headers = self.headers().cloned().unwrap_or_default();
         headers.insert("Lockstep-Dead-Letter-Reason", reason);
         headers.insert("Lockstep-Original-Subject", self.subject());
-        // The dead-letter copy must not be deduplicated against the original's id.
-        headers.insert(
-            async_nats::header::NATS_MESSAGE_ID,
-            format!("dl-{}-{}", consumer, self.stream_sequence()).as_str(),
-        );
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, id);
         let publish_err = |e: Box<dyn std::error::Error + Send + Sync>| BusError::Publish {
             subject: subject.clone(),
             source: e,
         };
         bus.jetstream()
-            .publish_with_headers(subject.clone(), headers, self.message.payload.clone())
+            .publish_with_headers(subject.clone(), headers, payload)
             .await
             .map_err(|e| publish_err(Box::new(e)))?
             .await
             .map_err(|e| publish_err(Box::new(e)))?;
-        self.message
-            .ack_with(AckKind::Term)
-            .await
-            .map_err(|e| self.ack_err(e))
+        Ok(())
     }
 
     fn ack_err(&self, e: async_nats::Error) -> BusError {

@@ -13,7 +13,7 @@ mod trace;
 
 pub use consume::{ConsumerSettings, Delivery, EventConsumer};
 pub use error::BusError;
-pub use event::{Event, finding_changes};
+pub use event::{Event, finding_changes, webhook_batch};
 pub use publish::Published;
 pub use stream::StreamSettings;
 pub use subjects::Subjects;

@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::error::IngestError;
+use crate::group_commit::GroupCommit;
 use crate::receive::{Shared, receive};
 use crate::targets::Targets;
 
@@ -70,7 +71,7 @@ impl App {
         let settings = config.ingest.clone();
         let shared = Arc::new(Shared {
             targets: Targets::new(deps.store, deps.keyring, settings.secret_cache_ttl),
-            bus: deps.bus.clone(),
+            group: GroupCommit::new(deps.bus.clone(), settings.group_limits()),
             unsigned_permitted: !config.mode.is_production(),
             in_flight: Semaphore::new(settings.max_in_flight.max(1)),
             settings,

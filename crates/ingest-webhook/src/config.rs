@@ -41,6 +41,22 @@ pub struct IngestSettings {
     #[serde(with = "serde_duration")]
     pub secret_cache_ttl: Duration,
     pub retry_after_secs: u32,
+    /// Group commit (see `group_commit`): deliveries and encoded bytes per stream message, and
+    /// publishes one integration may have in flight.
+    pub group_max_deliveries: usize,
+    pub group_max_bytes: usize,
+    pub publishes_in_flight: usize,
+}
+
+impl IngestSettings {
+    pub(crate) fn group_limits(&self) -> crate::group_commit::GroupLimits {
+        crate::group_commit::GroupLimits {
+            max_deliveries: self.group_max_deliveries.max(1),
+            max_bytes: self.group_max_bytes,
+            publishes_in_flight: self.publishes_in_flight.max(1),
+            max_queued: self.max_in_flight.max(1),
+        }
+    }
 }
 
 impl Default for IngestSettings {
@@ -52,6 +68,9 @@ impl Default for IngestSettings {
             timestamp_tolerance: lockstep_crypto::webhook::DEFAULT_TOLERANCE,
             secret_cache_ttl: Duration::from_secs(30),
             retry_after_secs: 5,
+            group_max_deliveries: 256,
+            group_max_bytes: 256 * 1024,
+            publishes_in_flight: 4,
         }
     }
 }

@@ -11,4 +11,9 @@ pub fn describe() {
         metrics::Unit::Seconds,
         "Time from request to answer, by outcome"
     );
+    metrics::describe_histogram!(
+        "lockstep_webhook_group_deliveries",
+        metrics::Unit::Count,
+        "Deliveries stored together in one JetStream message (group commit)"
+    );
 }

@@ -10,7 +10,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
-use lockstep_bus::Bus;
 use lockstep_domain::IntegrationId;
 use lockstep_proto::v1;
 use ring::digest;
@@ -19,13 +18,15 @@ use tokio::sync::Semaphore;
 
 use crate::config::IngestSettings;
 use crate::error::IngestError;
+use crate::group_commit::GroupCommit;
 use crate::targets::{Target, Targets};
 use crate::verify::{self, Method, Presented, Rejection};
 
 /// Everything a request needs, shared by all of them.
 pub(crate) struct Shared {
     pub targets: Targets,
-    pub bus: Bus,
+    /// Stores deliveries, grouping those of one integration that arrive together.
+    pub group: GroupCommit,
     pub settings: IngestSettings,
     /// Whether allow_unsigned may be honoured at all (false in production mode).
     pub unsigned_permitted: bool,
@@ -143,24 +144,24 @@ async fn handle(
 
     let delivery_id = auth.delivery_id(&presented);
     let event = event(&target, delivery_id, headers, &body, now);
+    let delivery_key = event.event_id.clone();
     let _permit = shared
         .in_flight
         .try_acquire()
         .map_err(|_| IngestError::Overloaded {
             retry_after: shared.settings.retry_after_secs,
         })?;
-    let subject = shared
-        .bus
-        .subjects()
-        .webhook(target.tenant, target.integration);
     let published = tokio::time::timeout(
         shared.settings.publish_timeout,
-        shared.bus.publish(&subject, &event),
+        shared.group.store(target.tenant, target.integration, event),
     )
     .await
     .map_err(|elapsed| unavailable(Box::new(elapsed)))?
-    .map_err(|e| unavailable(Box::new(e)))?;
-    tracing::debug!(event_id = %event.event_id, sequence = published.sequence,
+    .map_err(|e| match e {
+        Some(err) => unavailable(Box::new(err)),
+        None => unavailable("the publishing task ended without an answer".into()),
+    })?;
+    tracing::debug!(%delivery_key, sequence = published.sequence,
         duplicate = published.duplicate, "webhook stored");
     Ok(Accepted {
         vendor: target.vendor.as_str(),

@@ -1,11 +1,14 @@
-//! From a message on the stream to an [`Inbound`] observation. Both channels end in the same
+//! From a message on the stream to [`Inbound`] observations. Both channels end in the same
 //! `TicketObservation`: a webhook body goes through the vendor connector's parser (the one the
 //! poller's change feed uses too), a poll event carries the observation already.
 //!
-//! Anything that cannot become an observation is [`Unusable`]: it will never apply, however often
-//! it is redelivered, so the worker dead-letters it.
+//! A webhook message holds a group of deliveries (`WebhookBatch`, ingest-webhook's group commit)
+//! or, from older publishers and dead letters, a bare `WebhookReceived`; the `Lockstep-Event`
+//! header says which. Each delivery of a group decodes on its own, so one unusable delivery does
+//! not take its neighbours with it. Anything that cannot become an observation is [`Unusable`]: it
+//! will never apply, however often it is redelivered, so the worker dead-letters it.
 
-use lockstep_bus::Subjects;
+use lockstep_bus::{Event, Subjects};
 use lockstep_domain::{IntegrationId, SyncChannel, TenantId, TicketObservation, Vendor};
 use lockstep_proto::v1;
 use prost::Message as _;
@@ -31,21 +34,85 @@ fn unusable(what: impl Into<String>) -> Unusable {
     Unusable(what.into())
 }
 
-/// Decodes the message published on `subject`.
-pub fn decode(subjects: &Subjects, subject: &str, payload: &[u8]) -> Result<Inbound, Unusable> {
+/// One part of a message: an observation to apply, or a delivery of a group that can never
+/// apply (with the delivery, to dead-letter on its own).
+pub type Part = Result<Inbound, Rejected>;
+
+/// A delivery of a group that cannot become an observation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub reason: Unusable,
+    pub delivery: Box<v1::WebhookReceived>,
+}
+
+/// Decodes the message published on `subject` with the `Lockstep-Event` header `kind`, into its
+/// parts in order. `Err` means the message as a whole is unusable.
+pub fn decode(
+    subjects: &Subjects,
+    subject: &str,
+    kind: Option<&str>,
+    payload: &[u8],
+) -> Result<Vec<Part>, Unusable> {
     let tail = subject
         .strip_prefix(subjects.prefix())
         .and_then(|s| s.strip_prefix('.'))
         .unwrap_or_default();
     if tail.starts_with("webhook.") {
-        webhook(payload)
+        if kind == Some(v1::WebhookBatch::KIND) {
+            webhook_batch(payload)
+        } else {
+            let event = v1::WebhookReceived::decode(payload)
+                .map_err(|e| unusable(format!("not a WebhookReceived event: {e}")))?;
+            Ok(vec![Ok(webhook(&event)?)])
+        }
     } else if tail.starts_with("observed.") {
-        observed(payload)
+        Ok(vec![Ok(observed(payload)?)])
     } else {
         Err(unusable(format!(
             "subject {subject} is not one the applier consumes"
         )))
     }
+}
+
+/// Delivery `part` of a group message, as [`decode`] read it (to dead-letter it on its own).
+pub fn delivery_of(kind: Option<&str>, payload: &[u8], part: usize) -> Option<v1::WebhookReceived> {
+    if kind != Some(v1::WebhookBatch::KIND) {
+        return None;
+    }
+    v1::WebhookBatch::decode(payload)
+        .ok()?
+        .deliveries
+        .into_iter()
+        .nth(part)
+}
+
+fn webhook_batch(payload: &[u8]) -> Result<Vec<Part>, Unusable> {
+    let batch = v1::WebhookBatch::decode(payload)
+        .map_err(|e| unusable(format!("not a WebhookBatch event: {e}")))?;
+    if batch.deliveries.is_empty() {
+        return Err(unusable("the webhook batch holds no deliveries"));
+    }
+    Ok(batch
+        .deliveries
+        .into_iter()
+        .map(|delivery| {
+            // A delivery travels under its group's tenant and integration (the subject's); one
+            // that names others is refused rather than applied in another tenant.
+            let owner_matches = delivery.tenant_id == batch.tenant_id
+                && delivery.integration_id == batch.integration_id;
+            let decoded = if owner_matches {
+                webhook(&delivery)
+            } else {
+                Err(unusable(
+                    "a delivery names another tenant or integration than its batch",
+                ))
+            };
+            decoded.map_err(|reason| Rejected {
+                reason,
+                delivery: Box::new(delivery),
+            })
+        })
+        .collect())
 }
 
 fn ids(
@@ -65,9 +132,7 @@ fn ids(
     Ok((tenant, integration))
 }
 
-fn webhook(payload: &[u8]) -> Result<Inbound, Unusable> {
-    let event = v1::WebhookReceived::decode(payload)
-        .map_err(|e| unusable(format!("not a WebhookReceived event: {e}")))?;
+fn webhook(event: &v1::WebhookReceived) -> Result<Inbound, Unusable> {
     let (tenant, integration) = ids(&event.event_id, &event.tenant_id, &event.integration_id)?;
     let vendor: Vendor = event
         .vendor
@@ -91,7 +156,7 @@ fn webhook(payload: &[u8]) -> Result<Inbound, Unusable> {
         }
     };
     Ok(Inbound {
-        event_id: event.event_id,
+        event_id: event.event_id.clone(),
         tenant,
         integration,
         channel: SyncChannel::Webhook,

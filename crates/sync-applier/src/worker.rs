@@ -1,8 +1,13 @@
-//! The consume loop. Each round: fetch up to `batch_size` events, decode them (dead-lettering
-//! what can never apply), apply the rest in ONE transaction, commit, publish the resulting
-//! `finding.changed` messages (one per tenant of the batch), then acknowledge. If any event of
-//! the batch fails, the batch rolls back and its events are applied one transaction each, so one
-//! bad event costs its batch a retry, never its neighbours their effect.
+//! The consume loop. Each round: fetch up to `batch_size` messages, decode them into events (a
+//! webhook message may hold a group of deliveries; what can never apply is dead-lettered), apply
+//! the events in ONE transaction, commit, publish the resulting `finding.changed` messages (one
+//! per tenant of the batch), then settle each message. If any event of the batch fails, the batch
+//! rolls back and its events are applied one transaction each, so one bad event costs its batch a
+//! retry, never its neighbours their effect.
+//!
+//! A message is acked once every event in it has applied (or gone to the dead letters), and
+//! nakked when any of them must be retried: the inbox turns its other events into duplicates on
+//! the redelivery.
 //!
 //! Crash safety: nothing is acked before its commit, so a crash redelivers; the inbox turns the
 //! redelivery into a duplicate, and a duplicate re-publishes the change it caused (the same
@@ -23,7 +28,23 @@ use time::OffsetDateTime;
 use crate::apply::{Applied, BatchCache, Failure, apply_one, lag_seconds};
 use crate::batch::apply_batch;
 use crate::config::ApplierSettings;
-use crate::decode::{Inbound, decode};
+use crate::decode::{Inbound, decode, delivery_of};
+
+/// One event of a fetched batch: part `part` of message `delivery`.
+struct Item {
+    delivery: usize,
+    part: usize,
+    inbound: Inbound,
+}
+
+/// What happens to a fetched message once its events are handled; a message takes the strongest
+/// verdict of its events (`Retry` over `Ack`). `Settled`: already dead-lettered whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Verdict {
+    Ack,
+    Retry,
+    Settled,
+}
 
 pub(crate) struct Worker {
     pub store: Store,
@@ -58,16 +79,46 @@ impl Worker {
 
     async fn process(&self, batch: Vec<Delivery>) {
         let started = Instant::now();
+        let mut verdicts = vec![Verdict::Ack; batch.len()];
         let mut ready = Vec::with_capacity(batch.len());
-        for delivery in batch {
-            match decode(self.bus.subjects(), delivery.subject(), delivery.payload()) {
-                Ok(inbound) => ready.push((delivery, inbound)),
-                Err(unusable) => self.dead_letter(&delivery, &unusable.0).await,
+        for (d, delivery) in batch.iter().enumerate() {
+            let parts = match decode(
+                self.bus.subjects(),
+                delivery.subject(),
+                delivery.kind(),
+                delivery.payload(),
+            ) {
+                Ok(parts) => parts,
+                Err(unusable) => {
+                    verdicts[d] = self.dead_letter(delivery, &unusable.0).await;
+                    continue;
+                }
+            };
+            for (part, decoded) in parts.into_iter().enumerate() {
+                match decoded {
+                    Ok(inbound) => ready.push(Item {
+                        delivery: d,
+                        part,
+                        inbound,
+                    }),
+                    Err(rejected) => {
+                        let verdict = self
+                            .dead_letter_part(
+                                delivery,
+                                part,
+                                &rejected.delivery,
+                                &rejected.reason.0,
+                            )
+                            .await;
+                        verdicts[d] = verdicts[d].max(verdict);
+                    }
+                }
             }
         }
         // One lock order for every batch (and older versions first): concurrent batches wait
         // for each other instead of deadlocking.
-        ready.sort_by(|(_, a), (_, b)| {
+        ready.sort_by(|a, b| {
+            let (a, b) = (&a.inbound, &b.inbound);
             (
                 a.tenant,
                 a.integration,
@@ -81,35 +132,41 @@ impl Worker {
                     b.observation.version,
                 ))
         });
-        match self.apply_batch(&ready).await {
-            Ok(results) => {
-                let items: Vec<_> = ready.iter().zip(results).collect();
-                self.finish(&items).await;
-            }
+        let outcomes = match self.apply_batch(&ready).await {
+            Ok(results) => results.into_iter().map(Ok).collect(),
             Err(err) => {
                 tracing::info!(error = %err, events = ready.len(),
                     "batch rolled back; applying its events one by one");
+                let mut outcomes = Vec::with_capacity(ready.len());
                 for item in &ready {
-                    self.apply_single(item).await;
+                    outcomes.push(self.apply_single(&batch, item).await);
                 }
+                outcomes
             }
-        }
+        };
+        self.finish(&batch, &ready, outcomes, verdicts).await;
         metrics::histogram!("lockstep_applier_batch_seconds")
             .record(started.elapsed().as_secs_f64());
     }
 
     /// All events in one transaction, with a constant number of statements; any failure rolls
     /// all of them back.
-    async fn apply_batch(&self, ready: &[(Delivery, Inbound)]) -> Result<Vec<Applied>, Failure> {
+    async fn apply_batch(&self, ready: &[Item]) -> Result<Vec<Applied>, Failure> {
+        if ready.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.store.begin().await?;
-        let events: Vec<&Inbound> = ready.iter().map(|(_, inbound)| inbound).collect();
+        let events: Vec<&Inbound> = ready.iter().map(|item| &item.inbound).collect();
         let results = apply_batch(&mut tx, &self.settings.consumer, &events).await?;
         tx.commit().await?;
         Ok(results)
     }
 
-    async fn apply_single(&self, item: &(Delivery, Inbound)) {
-        let (delivery, inbound) = item;
+    /// One event in its own transaction. An event that can never apply, or that has failed on
+    /// every delivery but the last the consumer allows, is dead-lettered on its own here.
+    async fn apply_single(&self, batch: &[Delivery], item: &Item) -> Result<Applied, Verdict> {
+        let delivery = &batch[item.delivery];
+        let inbound = &item.inbound;
         let result = async {
             let mut tx = self.store.begin().await?;
             let applied = apply_one(
@@ -123,50 +180,59 @@ impl Worker {
             Ok::<_, Failure>(applied)
         }
         .await;
-        match result {
-            Ok(applied) => self.finish(&[(item, applied)]).await,
-            Err(Failure::Permanent(reason)) => self.dead_letter(delivery, &reason).await,
+        let reason = match result {
+            Ok(applied) => return Ok(applied),
+            Err(Failure::Permanent(reason)) => reason,
             Err(Failure::Transient(err)) => {
-                if delivery.delivered() >= self.settings.max_deliver - 1 {
-                    let reason = format!(
-                        "still failing after {} deliveries: {err}",
-                        delivery.delivered()
-                    );
-                    self.dead_letter(delivery, &reason).await;
-                } else {
+                if delivery.delivered() < self.settings.max_deliver - 1 {
                     tracing::warn!(event_id = %inbound.event_id, error = %err, "event will be retried");
-                    self.count("retried");
-                    if let Err(err) = delivery.nak(self.settings.retry_delay).await {
-                        tracing::warn!(error = %err, "nak failed; the event comes back after ack_wait");
-                    }
+                    return Err(Verdict::Retry);
                 }
+                format!(
+                    "still failing after {} deliveries: {err}",
+                    delivery.delivered()
+                )
             }
+        };
+        match delivery_of(delivery.kind(), delivery.payload(), item.part) {
+            Some(part) => Err(self
+                .dead_letter_part(delivery, item.part, &part, &reason)
+                .await),
+            // A message of one event: the message itself goes to the dead letters.
+            None => Err(self.dead_letter(delivery, &reason).await),
         }
     }
 
-    /// After the commit: publish the changes, one `FindingChanges` message per tenant of the batch
-    /// (pipelined), then ack the events concurrently. An event whose tenant's message could not be
-    /// published is nakked; its redelivery is a duplicate that publishes its change again.
-    async fn finish(&self, items: &[(&(Delivery, Inbound), Applied)]) {
+    /// After the commits: publish the changes, one `FindingChanges` message per tenant of the
+    /// batch (pipelined), then settle each message: ack it when all its events are done, nak it
+    /// when any must be retried (the inbox turns the others into duplicates then). An event whose
+    /// tenant's message could not be published counts as one to retry; its redelivery is a
+    /// duplicate that publishes its change again.
+    async fn finish(
+        &self,
+        batch: &[Delivery],
+        ready: &[Item],
+        outcomes: Vec<Result<Applied, Verdict>>,
+        mut verdicts: Vec<Verdict>,
+    ) {
         let now = OffsetDateTime::now_utc();
         // Tenants in order of first appearance; each message keeps its changes in batch order.
         let mut tenants: Vec<TenantId> = Vec::new();
         let mut changes: HashMap<TenantId, Vec<v1::FindingChanged>> = HashMap::new();
         // A delivery and its duplicate in the same batch carry the same change; send it once.
         let mut sent: HashSet<&str> = HashSet::new();
-        for ((_, inbound), applied) in items {
-            if let Some(change) = applied.change() {
-                if !sent.insert(change.event_id.as_str()) {
-                    continue;
-                }
-                if !changes.contains_key(&inbound.tenant) {
-                    tenants.push(inbound.tenant);
-                }
-                changes
-                    .entry(inbound.tenant)
-                    .or_default()
-                    .push(change.clone());
+        for (item, outcome) in ready.iter().zip(&outcomes) {
+            let Some(change) = outcome.as_ref().ok().and_then(Applied::change) else {
+                continue;
+            };
+            if !sent.insert(change.event_id.as_str()) {
+                continue;
             }
+            let tenant = item.inbound.tenant;
+            if !changes.contains_key(&tenant) {
+                tenants.push(tenant);
+            }
+            changes.entry(tenant).or_default().push(change.clone());
         }
         let messages: Vec<(String, v1::FindingChanges)> = tenants
             .iter()
@@ -180,10 +246,10 @@ impl Worker {
             .collect();
         let refs: Vec<(String, &v1::FindingChanges)> =
             messages.iter().map(|(s, m)| (s.clone(), m)).collect();
-        let outcomes = self.bus.publish_all(&refs).await;
+        let published = self.bus.publish_all(&refs).await;
         let failed: HashSet<TenantId> = tenants
             .iter()
-            .zip(&outcomes)
+            .zip(&published)
             .filter_map(|(tenant, outcome)| match outcome {
                 Ok(_) => None,
                 Err(err) => {
@@ -192,29 +258,50 @@ impl Worker {
                 }
             })
             .collect();
-        join_all(items.iter().map(|((delivery, inbound), applied)| {
-            let ok = applied.change().is_none() || !failed.contains(&inbound.tenant);
-            async move {
-                if !ok {
-                    self.count("retried");
-                    let _ = delivery.nak(self.settings.retry_delay).await;
-                    return;
+        for (item, outcome) in ready.iter().zip(outcomes) {
+            let inbound = &item.inbound;
+            let verdict = match outcome {
+                Ok(applied) if applied.change().is_some() && failed.contains(&inbound.tenant) => {
+                    Verdict::Retry
                 }
-                self.count(applied.outcome());
-                if matches!(applied, Applied::Applied { .. }) {
-                    metrics::histogram!("lockstep_sync_lag_seconds", "channel" => inbound.channel.as_str())
-                        .record(lag_seconds(inbound, now));
+                Ok(applied) => {
+                    self.count(applied.outcome());
+                    if matches!(applied, Applied::Applied { .. }) {
+                        metrics::histogram!("lockstep_sync_lag_seconds", "channel" => inbound.channel.as_str())
+                            .record(lag_seconds(inbound, now));
+                    }
+                    Verdict::Ack
                 }
-                if let Err(err) = delivery.ack().await {
-                    // The event comes back and is then a duplicate: no second effect.
-                    tracing::warn!(event_id = %inbound.event_id, error = %err, "ack failed");
-                }
+                Err(verdict) => verdict,
+            };
+            if verdict == Verdict::Retry {
+                self.count("retried");
             }
-        }))
+            verdicts[item.delivery] = verdicts[item.delivery].max(verdict);
+        }
+        join_all(
+            batch
+                .iter()
+                .zip(verdicts)
+                .map(|(delivery, verdict)| async move {
+                    let settled = match verdict {
+                        Verdict::Settled => return,
+                        Verdict::Ack => delivery.ack().await,
+                        Verdict::Retry => delivery.nak(self.settings.retry_delay).await,
+                    };
+                    if let Err(err) = settled {
+                        // The message comes back after ack_wait; its events are then duplicates.
+                        tracing::warn!(sequence = delivery.stream_sequence(), error = %err,
+                    "settling a message failed");
+                    }
+                }),
+        )
         .await;
     }
 
-    async fn dead_letter(&self, delivery: &Delivery, reason: &str) {
+    /// Dead-letters a whole message; `Settled` when done, `Retry` when the copy could not be
+    /// stored (the message comes back).
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Verdict {
         tracing::warn!(
             subject = delivery.subject(),
             sequence = delivery.stream_sequence(),
@@ -225,10 +312,45 @@ impl Worker {
             .dead_letter(&self.bus, &self.settings.consumer, reason)
             .await
         {
-            Ok(()) => self.count("dead_lettered"),
+            Ok(()) => {
+                self.count("dead_lettered");
+                Verdict::Settled
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "dead-lettering failed; the event will come back");
-                let _ = delivery.nak(self.settings.retry_delay).await;
+                Verdict::Retry
+            }
+        }
+    }
+
+    /// Dead-letters one delivery of a group message; the message is then acked with the rest
+    /// (`Ack`), or comes back when the copy could not be stored (`Retry`).
+    async fn dead_letter_part(
+        &self,
+        delivery: &Delivery,
+        part: usize,
+        event: &v1::WebhookReceived,
+        reason: &str,
+    ) -> Verdict {
+        tracing::warn!(
+            subject = delivery.subject(),
+            sequence = delivery.stream_sequence(),
+            part,
+            event_id = %event.event_id,
+            reason,
+            "dead-lettering a delivery that can never apply"
+        );
+        match delivery
+            .dead_letter_part(&self.bus, &self.settings.consumer, part, event, reason)
+            .await
+        {
+            Ok(()) => {
+                self.count("dead_lettered");
+                Verdict::Ack
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "dead-lettering failed; the message will come back");
+                Verdict::Retry
             }
         }
     }

@@ -1,9 +1,7 @@
 use lockstep_bus::Bus;
 use lockstep_domain::{IntegrationId, Vendor};
-use lockstep_proto::v1;
 use lockstep_store::IntegrationSettings;
 use lockstep_testkit::{TestDb, TestNats};
-use prost::Message as _;
 
 use crate::support::*;
 
@@ -38,11 +36,15 @@ async fn a_signed_delivery_is_stored_before_202_and_a_retry_is_the_same_event() 
         let json: serde_json::Value = resp.json().await.unwrap();
         assert_eq!(json["duplicate"], attempt == 1, "{json}");
     }
-    let events = webhook_events(&bus, "probe").await;
-    assert_eq!(events.len(), 1, "the retry was deduplicated by JetStream");
-    let event = v1::WebhookReceived::decode(events[0].payload()).unwrap();
+    let stored = stored_deliveries(&bus, "probe").await;
+    assert_eq!(stored.len(), 1, "the retry was deduplicated by JetStream");
+    let event = &stored[0].delivery;
     assert_eq!(event.event_id, format!("wh:{id}:msg-1"));
-    assert_eq!(events[0].message_id(), Some(event.event_id.as_str()));
+    assert_eq!(
+        stored[0].message_id.as_deref(),
+        Some(event.event_id.as_str()),
+        "a delivery stored alone keeps its own id as the message id"
+    );
     assert_eq!(event.body, body, "the body travels exactly as received");
     assert_eq!(event.delivery_id, "msg-1");
     assert_eq!(event.vendor, "servicenow");
@@ -55,7 +57,7 @@ async fn a_signed_delivery_is_stored_before_202_and_a_retry_is_the_same_event() 
         .unwrap()
         .unwrap()
         .tenant_id;
-    assert_eq!(events[0].subject(), bus.subjects().webhook(tenant, id));
+    assert_eq!(stored[0].subject, bus.subjects().webhook(tenant, id));
     app.stop().await;
 }
 
@@ -77,9 +79,9 @@ async fn a_token_delivery_without_an_id_is_keyed_by_its_body() {
             .unwrap();
         assert_eq!(resp.status(), 202);
     }
-    let events = webhook_events(&bus, "probe").await;
-    assert_eq!(events.len(), 1);
-    let event = v1::WebhookReceived::decode(events[0].payload()).unwrap();
+    let stored = stored_deliveries(&bus, "probe").await;
+    assert_eq!(stored.len(), 1);
+    let event = &stored[0].delivery;
     assert!(
         event.event_id.starts_with(&format!("wh:{id}:sha256-")),
         "{}",
@@ -175,7 +177,7 @@ async fn forged_unsigned_expired_and_unknown_deliveries_get_the_same_401_and_not
     bodies.push(resp.text().await.unwrap());
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
     assert!(
-        webhook_events(&bus, "probe").await.is_empty(),
+        webhook_messages(&bus, "probe").await.is_empty(),
         "nothing refused was published"
     );
 
@@ -239,7 +241,7 @@ async fn unsigned_deliveries_pass_only_where_allowed_and_outside_production() {
         401,
         "wrong credentials stay wrong even where unsigned is allowed"
     );
-    assert_eq!(webhook_events(&bus, "probe").await.len(), 1);
+    assert_eq!(stored_deliveries(&bus, "probe").await.len(), 1);
     dev.stop().await;
 }
 
@@ -284,9 +286,9 @@ async fn jira_deliveries_authenticate_by_hub_signature_or_query_token() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 401);
-    let events = webhook_events(&bus, "probe").await;
-    assert_eq!(events.len(), 2);
-    let first = v1::WebhookReceived::decode(events[0].payload()).unwrap();
+    let stored = stored_deliveries(&bus, "probe").await;
+    assert_eq!(stored.len(), 2);
+    let first = &stored[0].delivery;
     assert_eq!(first.event_id, format!("wh:{id}:jira-1"));
     app.stop().await;
 }
@@ -305,7 +307,7 @@ async fn bodies_over_one_mebibyte_get_413_and_health_endpoints_answer() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 413);
-    assert!(webhook_events(&bus, "probe").await.is_empty());
+    assert!(webhook_messages(&bus, "probe").await.is_empty());
     for path in ["healthz", "readyz"] {
         let resp = http()
             .get(format!("http://{}/{path}", app.admin))

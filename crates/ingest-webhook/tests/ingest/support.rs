@@ -10,8 +10,10 @@ use lockstep_crypto::{Aad, Keyring, Purpose};
 use lockstep_domain::{IntegrationId, TenantId, Vendor};
 use lockstep_ingest_webhook::{App, Config, Deps, config::DEFAULTS};
 use lockstep_platform::Shutdown;
+use lockstep_proto::v1;
 use lockstep_store::{AuthKind, IntegrationSettings, NewIntegration, Store};
 use lockstep_testkit::TestDb;
+use prost::Message as _;
 use tokio::task::JoinHandle;
 
 pub const SECRET: &str = "s3cr3t-for-tests";
@@ -146,8 +148,35 @@ pub fn signed(
         .body(body.to_vec())
 }
 
-/// Every webhook event this test's stream holds, via a throwaway consumer.
-pub async fn webhook_events(bus: &Bus, name: &str) -> Vec<Delivery> {
+/// One delivery as the stream holds it, with the message that carried it.
+pub struct Stored {
+    pub subject: String,
+    /// The carrying message's `Nats-Msg-Id`.
+    pub message_id: Option<String>,
+    /// How many deliveries that message carried.
+    pub group: usize,
+    pub delivery: v1::WebhookReceived,
+}
+
+/// Every delivery this test's stream holds, in order, unpacked from the group messages.
+pub async fn stored_deliveries(bus: &Bus, name: &str) -> Vec<Stored> {
+    let mut out = Vec::new();
+    for message in webhook_messages(bus, name).await {
+        assert_eq!(message.kind(), Some("webhook_batch"));
+        let group = v1::WebhookBatch::decode(message.payload()).unwrap();
+        let size = group.deliveries.len();
+        out.extend(group.deliveries.into_iter().map(|delivery| Stored {
+            subject: message.subject().to_owned(),
+            message_id: message.message_id().map(str::to_owned),
+            group: size,
+            delivery,
+        }));
+    }
+    out
+}
+
+/// Every webhook message this test's stream holds, via a throwaway consumer.
+pub async fn webhook_messages(bus: &Bus, name: &str) -> Vec<Delivery> {
     let consumer = bus
         .consumer(
             name,

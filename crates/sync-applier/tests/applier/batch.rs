@@ -4,8 +4,7 @@
 use lockstep_domain::FindingId;
 use lockstep_sync_applier::apply::{Applied, BatchCache, apply_one};
 use lockstep_sync_applier::batch::apply_batch;
-use lockstep_sync_applier::decode::{Inbound, decode};
-use prost::Message as _;
+use lockstep_sync_applier::decode::Inbound;
 
 use crate::support::*;
 
@@ -30,13 +29,7 @@ const BATCH: &[(usize, &str, i64, u32)] = &[
 const BEFORE: (usize, &str, i64, u32) = (3, "6", 10, 3);
 
 fn inbound(w: &World, (i, state, secs, m): (usize, &str, i64, u32)) -> Inbound {
-    let subject = w.bus.subjects().webhook(w.tenant, w.integration);
-    decode(
-        w.bus.subjects(),
-        &subject,
-        &w.webhook(i, state, secs, m, "beth.anglin").encode_to_vec(),
-    )
-    .unwrap()
+    w.inbound(&w.webhook(i, state, secs, m, "beth.anglin"))
 }
 
 /// A world with six linked findings and `BEFORE` applied and committed.

@@ -4,7 +4,6 @@ use lockstep_domain::{FindingStatus, SyncChannel};
 use lockstep_proto::v1;
 use lockstep_store::PageRequest;
 use lockstep_sync_applier::apply::{BatchCache, apply_one};
-use lockstep_sync_applier::decode::decode;
 use prost::Message as _;
 
 use crate::support::*;
@@ -130,12 +129,7 @@ async fn newer_then_older_keeps_the_newer_state_and_poll_events_apply_too() {
     w.publish_webhook(&w.webhook(0, "6", 10, 4, "beth.anglin"))
         .await;
     // Incident 1 through the poller's channel.
-    let decoded = decode(
-        w.bus.subjects(),
-        &w.bus.subjects().webhook(w.tenant, w.integration),
-        &w.webhook(1, "6", 10, 2, "beth.anglin").encode_to_vec(),
-    )
-    .unwrap();
+    let decoded = w.inbound(&w.webhook(1, "6", 10, 2, "beth.anglin"));
     let observed = v1::TicketObserved {
         event_id: format!("poll:{}:{}", w.integration, 1),
         tenant_id: w.tenant.to_string(),
@@ -239,9 +233,8 @@ async fn a_change_committed_but_never_published_is_published_when_the_event_come
     let w = World::new(false).await;
     let f = w.linked_findings(1).await[0];
     let event = w.webhook(0, "6", 10, 3, "beth.anglin");
-    let subject = w.bus.subjects().webhook(w.tenant, w.integration);
     // A previous applier committed this event and crashed before publishing or acking.
-    let inbound = decode(w.bus.subjects(), &subject, &event.encode_to_vec()).unwrap();
+    let inbound = w.inbound(&event);
     let mut tx = w.store().begin().await.unwrap();
     apply_one(
         &mut tx,
@@ -270,5 +263,66 @@ async fn a_change_committed_but_never_published_is_published_when_the_event_come
         1,
         "and not applied twice"
     );
+    stop.trigger();
+}
+
+#[tokio::test]
+async fn a_group_applies_each_delivery_once_and_dead_letters_only_its_bad_one() {
+    let w = World::new(false).await;
+    let ids = w.linked_findings(3).await;
+    let mut garbage = w.webhook(1, "6", 10, 2, "x");
+    garbage.event_id = format!("wh:{}:garbage", w.integration);
+    garbage.body = b"{not json".to_vec();
+    w.publish_group(vec![
+        w.webhook(0, "6", 10, 3, "beth.anglin"),
+        garbage,
+        w.webhook(2, "6", 10, 3, "beth.anglin"),
+        // The same delivery again inside the group (a vendor retry that landed beside it).
+        w.webhook(0, "6", 10, 3, "beth.anglin"),
+    ])
+    .await;
+    let stop = w.start_applier().await;
+    assert!(
+        eventually(WAIT, || async {
+            status(&w, ids[0]).await == FindingStatus::ReTest
+                && status(&w, ids[2]).await == FindingStatus::ReTest
+        })
+        .await
+    );
+    // The message is settled (acked) once its events are: nothing waits for redelivery.
+    let stream = w
+        .bus
+        .jetstream()
+        .get_stream(w.bus.subjects().stream_name())
+        .await
+        .unwrap();
+    assert!(
+        eventually(WAIT, || async {
+            let stream = stream.clone();
+            let info = stream.consumer_info("sync-applier").await.unwrap();
+            info.num_ack_pending == 0 && info.num_pending == 0
+        })
+        .await,
+        "the group message was acknowledged"
+    );
+    assert_eq!(status(&w, ids[1]).await, FindingStatus::Open);
+    assert_eq!(w.count("SELECT count(*) FROM inbox").await, 2);
+    assert_eq!(w.count("SELECT count(*) FROM activity").await, 2);
+    let published = changes(&w).await;
+    assert_eq!(published.len(), 2, "one change per applied delivery");
+
+    let dead = w
+        .messages("dl-probe", w.bus.subjects().dead_letter("sync-applier"))
+        .await;
+    assert_eq!(dead.len(), 1, "only the bad delivery is dead-lettered");
+    let headers = dead[0].headers().unwrap();
+    assert_eq!(
+        headers.get("Lockstep-Event").map(|v| v.as_str()),
+        Some("webhook_received")
+    );
+    assert!(headers.get("Lockstep-Dead-Letter-Reason").is_some());
+    let copy = v1::WebhookReceived::decode(dead[0].payload()).unwrap();
+    assert_eq!(copy.event_id, format!("wh:{}:garbage", w.integration));
+    assert_eq!(copy.body, b"{not json");
     stop.trigger();
 }

@@ -16,8 +16,10 @@ use lockstep_proto::v1;
 use lockstep_store::{
     AuthKind, IntegrationSettings, LiveTicket, NewFinding, NewIntegration, Store,
 };
+use lockstep_sync_applier::decode::{Inbound, Part, decode};
 use lockstep_sync_applier::{App, Config, Deps, config::DEFAULTS};
 use lockstep_testkit::{TestDb, TestNats};
+use prost::Message as _;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -171,9 +173,26 @@ impl World {
         }
     }
 
+    /// Publishes `event` as ingest-webhook does when it arrives alone: a group of one.
     pub async fn publish_webhook(&self, event: &v1::WebhookReceived) {
+        self.publish_group(vec![event.clone()]).await;
+    }
+
+    /// Publishes `events` as one group message, as ingest-webhook's group commit does.
+    pub async fn publish_group(&self, events: Vec<v1::WebhookReceived>) {
         let subject = self.bus.subjects().webhook(self.tenant, self.integration);
-        self.bus.publish(&subject, event).await.unwrap();
+        let group = lockstep_bus::webhook_batch(self.tenant, self.integration, events);
+        self.bus.publish(&subject, &group).await.unwrap();
+    }
+
+    /// `event` decoded as the applier decodes a bare delivery.
+    pub fn inbound(&self, event: &v1::WebhookReceived) -> Inbound {
+        let subject = self.bus.subjects().webhook(self.tenant, self.integration);
+        let parts = decode(self.bus.subjects(), &subject, None, &event.encode_to_vec()).unwrap();
+        match <[Part; 1]>::try_from(parts) {
+            Ok([Ok(inbound)]) => inbound,
+            other => panic!("{event:?} decoded to {other:?}"),
+        }
     }
 
     pub fn config(&self, extra: &[(&str, &str)]) -> Config {
