@@ -70,7 +70,7 @@ impl Default for IngestSettings {
             retry_after_secs: 5,
             group_max_deliveries: 256,
             group_max_bytes: 256 * 1024,
-            publishes_in_flight: 4,
+            publishes_in_flight: 1,
         }
     }
 }

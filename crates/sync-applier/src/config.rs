@@ -30,6 +30,7 @@ pub struct ApplierSettings {
     pub consumer: String,
     pub workers: usize,
     pub batch_size: usize,
+    pub max_events_per_transaction: usize,
     #[serde(with = "serde_duration")]
     pub fetch_wait: Duration,
     #[serde(with = "serde_duration")]
@@ -46,6 +47,7 @@ impl Default for ApplierSettings {
             consumer: "sync-applier".to_owned(),
             workers: 4,
             batch_size: 256,
+            max_events_per_transaction: 1024,
             fetch_wait: Duration::from_millis(500),
             ack_wait: Duration::from_secs(30),
             max_deliver: 20,

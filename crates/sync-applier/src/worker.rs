@@ -1,6 +1,6 @@
 //! The consume loop. Each round: fetch up to `batch_size` messages, decode them into events (a
 //! webhook message may hold a group of deliveries; what can never apply is dead-lettered), apply
-//! the events in ONE transaction, commit, publish the resulting `finding.changed` messages (one
+//! the events in ONE transaction (or one per `max_events_per_transaction`), commit, publish the resulting `finding.changed` messages (one
 //! per tenant of the batch), then settle each message. If any event of the batch fails, the batch
 //! rolls back and its events are applied one transaction each, so one bad event costs its batch a
 //! retry, never its neighbours their effect.
@@ -132,18 +132,20 @@ impl Worker {
                     b.observation.version,
                 ))
         });
-        let outcomes = match self.apply_batch(&ready).await {
-            Ok(results) => results.into_iter().map(Ok).collect(),
-            Err(err) => {
-                tracing::info!(error = %err, events = ready.len(),
-                    "batch rolled back; applying its events one by one");
-                let mut outcomes = Vec::with_capacity(ready.len());
-                for item in &ready {
-                    outcomes.push(self.apply_single(&batch, item).await);
+        // Chunks keep the lock order: each is a run of the sorted events.
+        let mut outcomes = Vec::with_capacity(ready.len());
+        for chunk in ready.chunks(self.settings.max_events_per_transaction.max(1)) {
+            match self.apply_batch(chunk).await {
+                Ok(results) => outcomes.extend(results.into_iter().map(Ok)),
+                Err(err) => {
+                    tracing::info!(error = %err, events = chunk.len(),
+                        "batch rolled back; applying its events one by one");
+                    for item in chunk {
+                        outcomes.push(self.apply_single(&batch, item).await);
+                    }
                 }
-                outcomes
             }
-        };
+        }
         self.finish(&batch, &ready, outcomes, verdicts).await;
         metrics::histogram!("lockstep_applier_batch_seconds")
             .record(started.elapsed().as_secs_f64());

@@ -16,6 +16,8 @@ fn spawn_applier(w: &World) -> Child {
         .env("LOCKSTEP_NATS__SUBJECT_PREFIX", w.nats.prefix())
         .env("LOCKSTEP_ADMIN__LISTEN", "127.0.0.1:0")
         .env("LOCKSTEP_APPLIER__BATCH_SIZE", "25")
+        // A fetch of 200 events spans several transactions, and a group may straddle two.
+        .env("LOCKSTEP_APPLIER__MAX_EVENTS_PER_TRANSACTION", "60")
         .env("LOCKSTEP_APPLIER__ACK_WAIT", "3s")
         .env("LOCKSTEP_APPLIER__FETCH_WAIT", "200ms")
         .env("LOCKSTEP_TELEMETRY__FILTER", "warn")

@@ -12,6 +12,8 @@
 //! (default 20,000) events per throughput figure, `BENCH_SECONDS` (default 4)
 //! seconds of fixed load at `BENCH_RATE` (default 1000) events/s, `BENCH_CONCURRENCY` (default 32).
 
+mod ceilings;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,7 +32,10 @@ use lockstep_platform::Shutdown;
 use lockstep_proto::v1;
 use lockstep_store::{AuthKind, IntegrationSettings, LiveTicket, NewFinding, NewIntegration};
 use lockstep_stories::nats_server::NatsServer;
+use lockstep_sync_applier::decode::{Inbound, Part, decode};
 use lockstep_testkit::{CpuTimes, TestDb};
+
+use crate::ceilings::{closed_loop, postgres_floor, start_http_floor};
 use prost::Message as _;
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -58,18 +63,80 @@ fn sys_id(i: usize) -> String {
     format!("{:032x}", i + 1)
 }
 
+/// Ticket `i`'s delivery: resolved (state 6, mod count 3) at `t0`, as the webhook phases send it.
 fn body(t0: OffsetDateTime, i: usize) -> Vec<u8> {
-    let at = t0
+    body_of(t0, i, "6", 3)
+}
+
+fn body_of(at: OffsetDateTime, i: usize, state: &str, mod_count: u32) -> Vec<u8> {
+    let at = at
         .format(format_description!(
             "[year]-[month]-[day] [hour]:[minute]:[second]"
         ))
         .unwrap();
     format!(
-        r#"{{"event_id":"{s}-3","event_type":"update","table":"incident","sys_id":"{s}","number":"INC{n:07}","state":"6","close_code":"Solution provided","correlation_id":"lockstep:bench","sys_updated_on":"{at}","sys_mod_count":"3","sys_updated_by":"beth.anglin","fields":{{"priority":"2","assigned_to":"","short_description":"OpenSSL out of date on web-{i}"}}}}"#,
+        r#"{{"event_id":"{s}-{mod_count}","event_type":"update","table":"incident","sys_id":"{s}","number":"INC{n:07}","state":"{state}","close_code":"Solution provided","correlation_id":"lockstep:bench","sys_updated_on":"{at}","sys_mod_count":"{mod_count}","sys_updated_by":"beth.anglin","fields":{{"priority":"2","assigned_to":"","short_description":"OpenSSL out of date on web-{i}"}}}}"#,
         s = sys_id(i),
         n = i + 1
     )
     .into_bytes()
+}
+
+/// Signed posts of ticket `i`'s delivery to `url`; each answers the status (0 when no answer).
+fn poster(
+    http: reqwest::Client,
+    url: String,
+    key: Arc<WebhookSecret>,
+    t0: OffsetDateTime,
+) -> impl Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = u16> + Send>>
++ Clone
++ Send
++ 'static {
+    let url = Arc::new(url);
+    move |i: usize| {
+        let (http, url, key) = (http.clone(), url.clone(), key.clone());
+        Box::pin(async move {
+            let b = body(t0, i);
+            let id = format!("{}-3", sys_id(i));
+            let ts = now_unix();
+            let resp = http
+                .post(url.as_str())
+                .header("webhook-id", &id)
+                .header("webhook-timestamp", ts.to_string())
+                .header("webhook-signature", sign(&key, &id, ts, &b).unwrap())
+                .body(b)
+                .send()
+                .await;
+            resp.ok().map(|r| r.status().as_u16()).unwrap_or(0)
+        })
+    }
+}
+
+/// The applier's events for tickets `0..n` a minute after `t0`: in progress (state 2, mod count
+/// 4), a status change for every finding the resolve phase sent to re_test.
+fn later_events(s: &Setup, n: usize) -> anyhow::Result<Vec<Inbound>> {
+    let subjects = lockstep_bus::Subjects::new("lockstep")?;
+    let subject = subjects.webhook(s.tenant, s.integration);
+    (0..n)
+        .map(|i| {
+            let event = v1::WebhookReceived {
+                event_id: format!("floor:{i}"),
+                tenant_id: s.tenant.to_string(),
+                integration_id: s.integration.to_string(),
+                vendor: "servicenow".into(),
+                body: body_of(s.t0 + time::Duration::minutes(1), i, "2", 4),
+                content_type: "application/json".into(),
+                delivery_id: format!("{i}"),
+                received_at: Some(lockstep_proto::to_timestamp(OffsetDateTime::now_utc())),
+            };
+            let parts = decode(&subjects, &subject, None, &event.encode_to_vec())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match <[Part; 1]>::try_from(parts) {
+                Ok([Ok(inbound)]) => Ok(inbound),
+                _ => anyhow::bail!("event {i} did not decode to one observation"),
+            }
+        })
+        .collect()
 }
 
 async fn setup(links: usize) -> anyhow::Result<Setup> {
@@ -194,34 +261,6 @@ fn env(db: &TestDb, prefix: &str, nats: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-/// Runs `n` jobs with `concurrency` workers; returns jobs per second.
-async fn closed_loop<F, Fut>(n: usize, concurrency: usize, job: F) -> f64
-where
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (next, job) = (next.clone(), job.clone());
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return;
-                    }
-                    job(i).await;
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        w.await.unwrap();
-    }
-    n as f64 / started.elapsed().as_secs_f64()
-}
-
 fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -284,36 +323,17 @@ async fn run(always: bool) -> anyhow::Result<()> {
         },
     )
     .await?;
-    let url = Arc::new(format!(
+    let url = format!(
         "http://{}/v1/webhooks/{}",
         ingest.local_addr(),
         s.integration
-    ));
+    );
     tokio::spawn(ingest.run(stop.clone()));
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(c * 2)
         .build()?;
     let key = Arc::new(WebhookSecret::parse(SECRET)?);
-    let post = {
-        let (http, url, key) = (http.clone(), url.clone(), key.clone());
-        move |i: usize| {
-            let (http, url, key) = (http.clone(), url.clone(), key.clone());
-            async move {
-                let b = body(t0, i);
-                let id = format!("{}-3", sys_id(i));
-                let ts = now_unix();
-                let resp = http
-                    .post(url.as_str())
-                    .header("webhook-id", &id)
-                    .header("webhook-timestamp", ts.to_string())
-                    .header("webhook-signature", sign(&key, &id, ts, &b).unwrap())
-                    .body(b)
-                    .send()
-                    .await;
-                resp.ok().map(|r| r.status().as_u16()).unwrap_or(0)
-            }
-        }
-    };
+    let post = poster(http.clone(), url, key.clone(), t0);
     let refused = Arc::new(AtomicUsize::new(0));
     let ingest_rate = closed_loop(n, c, {
         let (post, refused) = (post.clone(), refused.clone());
@@ -334,6 +354,27 @@ async fn run(always: bool) -> anyhow::Result<()> {
             0 => String::new(),
             r => format!("   [{r} not 202]"),
         },
+        phase.map(CpuTimes::since).unwrap_or_default()
+    );
+    // 1c. The HTTP floor: the same client and requests against an endpoint that does nothing.
+    let phase = CpuTimes::now();
+    let floor = poster(
+        http.clone(),
+        start_http_floor(&integration.to_string(), stop.clone()).await?,
+        key.clone(),
+        t0,
+    );
+    let http_floor = closed_loop(n, c, move |i| {
+        let floor = floor.clone();
+        async move {
+            assert_eq!(floor(i).await, 202, "the HTTP floor endpoint answers 202");
+        }
+    })
+    .await;
+    println!(
+        "  ceiling: HTTP floor, an endpoint that does nothing: {http_floor:>8.0}/s = {:.2} of raw publishes; ingest-webhook = {:.2} of the floor{}",
+        http_floor / raw_pub,
+        ingest_rate / http_floor,
         phase.map(CpuTimes::since).unwrap_or_default()
     );
     let phase = CpuTimes::now();
@@ -360,11 +401,12 @@ async fn run(always: bool) -> anyhow::Result<()> {
     let pull_rate = n as f64 / started.elapsed().as_secs_f64();
 
     // 2b. The applier over the n webhook events ingest-webhook stored.
-    let applier_config = lockstep_platform::config::load_with_env(
+    let applier_config: lockstep_sync_applier::Config = lockstep_platform::config::load_with_env(
         lockstep_sync_applier::config::DEFAULTS,
         None,
         env(&s.db, "lockstep", &server.url()),
     )?;
+    let applier_settings = applier_config.applier.clone();
     // Commits are counted from the changes the applier publishes after each commit: polling
     // `count(*)` on the inbox would itself take PostgreSQL time from the applier being measured.
     let mut committed = bus
@@ -394,6 +436,21 @@ async fn run(always: bool) -> anyhow::Result<()> {
     println!(
         "events/s applied into PostgreSQL:     {apply_rate:>8.0}   raw JetStream pull + ack/s:      {pull_rate:>8.0}   ratio {:.2} (target >= 0.8){}",
         apply_rate / pull_rate,
+        phase.map(CpuTimes::since).unwrap_or_default()
+    );
+    // 2c. The PostgreSQL floor: the applier's statements alone, on the next change of every ticket.
+    let phase = CpuTimes::now();
+    let pg_floor = postgres_floor(
+        s.db.store(),
+        later_events(&s, n)?,
+        applier_settings.workers,
+        applier_settings.max_events_per_transaction,
+    )
+    .await?;
+    println!(
+        "  ceiling: PostgreSQL floor, the applier's statements without JetStream: {pg_floor:>8.0}/s = {:.2} of raw pull + ack; sync-applier = {:.2} of the floor{}",
+        pg_floor / pull_rate,
+        apply_rate / pg_floor,
         phase.map(CpuTimes::since).unwrap_or_default()
     );
 
