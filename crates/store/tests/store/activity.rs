@@ -149,3 +149,54 @@ async fn an_entry_is_found_by_the_event_that_wrote_it_within_its_tenant() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_activity_kind_is_a_lowercase_slug_of_at_most_64_characters() {
+    let fx = fixture().await;
+    let f = finding(fx.store(), fx.tenant, "f").await.id;
+    let longest = format!("a{}", "b".repeat(63));
+    let too_long = format!("a{}", "b".repeat(64));
+    let accepted = [
+        "status_changed",
+        "ticket.created",
+        "x",
+        "a1_b2.c3",
+        longest.as_str(),
+    ];
+    let refused = [
+        "",
+        "Status",
+        "1status",
+        "_status",
+        ".status",
+        "status changed",
+        "status-changed",
+        "statüs",
+        "éclair",
+        too_long.as_str(),
+    ];
+    for (n, kind) in accepted.iter().chain(&refused).enumerate() {
+        let result = fx
+            .store()
+            .activity()
+            .append(
+                fx.tenant,
+                &NewActivity {
+                    kind: (*kind).to_owned(),
+                    ..entry(f, n)
+                },
+            )
+            .await;
+        assert_eq!(
+            result.is_ok(),
+            accepted.contains(kind),
+            "{kind:?}: {result:?}"
+        );
+        if let Err(err) = result {
+            assert!(
+                err.to_string().contains("lowercase slug"),
+                "{kind:?}: {err}"
+            );
+        }
+    }
+}
