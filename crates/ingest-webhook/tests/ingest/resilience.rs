@@ -13,9 +13,18 @@ use lockstep_testkit::TestDb;
 use crate::nats_server::NatsServer;
 use crate::support::*;
 
-#[tokio::test]
-async fn a_nats_restart_while_webhooks_arrive_loses_no_acknowledged_delivery() {
-    let mut server = NatsServer::start(false).await;
+/// A private nats-server (for the test to freeze, kill or restart), a database with one
+/// ServiceNow integration, and ingest-webhook in production mode with the `env` settings.
+async fn with_private_nats(
+    env: &[(&str, &str)],
+) -> (
+    NatsServer,
+    TestDb,
+    Bus,
+    lockstep_domain::IntegrationId,
+    Running,
+) {
+    let server = NatsServer::start(false).await;
     let db = TestDb::new().await;
     let bus = Bus::connect(&server.url(), "lockstep").await.unwrap();
     let (_, id) = integration(
@@ -24,16 +33,14 @@ async fn a_nats_restart_while_webhooks_arrive_loses_no_acknowledged_delivery() {
         IntegrationSettings::default(),
     )
     .await;
-    let app = start(
-        config(
-            &db,
-            "production",
-            &[("LOCKSTEP_INGEST__PUBLISH_TIMEOUT", "2s")],
-        ),
-        db.store(),
-        &bus,
-    )
-    .await;
+    let app = start(config(&db, "production", env), db.store(), &bus).await;
+    (server, db, bus, id, app)
+}
+
+#[tokio::test]
+async fn a_nats_restart_while_webhooks_arrive_loses_no_acknowledged_delivery() {
+    let (mut server, _db, bus, id, app) =
+        with_private_nats(&[("LOCKSTEP_INGEST__PUBLISH_TIMEOUT", "2s")]).await;
     let url = Arc::new(app.url(id));
 
     const N: usize = 300;
@@ -129,27 +136,10 @@ async fn a_nats_restart_while_webhooks_arrive_loses_no_acknowledged_delivery() {
 
 #[tokio::test]
 async fn past_the_in_flight_limit_the_answer_is_429_and_shutdown_drains_in_flight_deliveries() {
-    let server = NatsServer::start(false).await;
-    let db = TestDb::new().await;
-    let bus = Bus::connect(&server.url(), "lockstep").await.unwrap();
-    let (_, id) = integration(
-        db.store(),
-        Vendor::ServiceNow,
-        IntegrationSettings::default(),
-    )
-    .await;
-    let app = start(
-        config(
-            &db,
-            "production",
-            &[
-                ("LOCKSTEP_INGEST__MAX_IN_FLIGHT", "1"),
-                ("LOCKSTEP_INGEST__PUBLISH_TIMEOUT", "20s"),
-            ],
-        ),
-        db.store(),
-        &bus,
-    )
+    let (server, _db, bus, id, app) = with_private_nats(&[
+        ("LOCKSTEP_INGEST__MAX_IN_FLIGHT", "1"),
+        ("LOCKSTEP_INGEST__PUBLISH_TIMEOUT", "20s"),
+    ])
     .await;
     // Warm the secret cache so the frozen server is the only thing a delivery waits for.
     let warm = signed(http().post(app.url(id)), SECRET, "warm", now(), &body(0))
@@ -202,27 +192,10 @@ async fn past_the_in_flight_limit_the_answer_is_429_and_shutdown_drains_in_fligh
 
 #[tokio::test]
 async fn deliveries_arriving_while_a_publish_is_in_flight_share_the_next_message() {
-    let server = NatsServer::start(false).await;
-    let db = TestDb::new().await;
-    let bus = Bus::connect(&server.url(), "lockstep").await.unwrap();
-    let (_, id) = integration(
-        db.store(),
-        Vendor::ServiceNow,
-        IntegrationSettings::default(),
-    )
-    .await;
-    let app = start(
-        config(
-            &db,
-            "production",
-            &[
-                ("LOCKSTEP_INGEST__PUBLISHES_IN_FLIGHT", "1"),
-                ("LOCKSTEP_INGEST__PUBLISH_TIMEOUT", "20s"),
-            ],
-        ),
-        db.store(),
-        &bus,
-    )
+    let (server, _db, bus, id, app) = with_private_nats(&[
+        ("LOCKSTEP_INGEST__PUBLISHES_IN_FLIGHT", "1"),
+        ("LOCKSTEP_INGEST__PUBLISH_TIMEOUT", "20s"),
+    ])
     .await;
     let post = |name: &str, n: usize| {
         signed(http().post(app.url(id)), SECRET, name, now(), &body(n)).send()
