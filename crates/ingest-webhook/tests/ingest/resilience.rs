@@ -202,15 +202,15 @@ async fn deliveries_arriving_while_a_publish_is_in_flight_share_the_next_message
     };
     assert_eq!(post("warm", 0).await.unwrap().status(), 202);
 
-    // The server stops answering: the first delivery's publish stays in flight, and the next
-    // five wait behind it in the integration's lane.
+    // The server stops answering. The first delivery's publish stays in flight; five more arrive
+    // meanwhile and wait behind it in the integration's lane.
     server.freeze();
     let held = tokio::spawn(post("held", 1));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let queued: Vec<_> = (0..5)
         .map(|n| tokio::spawn(post(&format!("queued-{n}"), 2 + n)))
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(
         !held.is_finished() && queued.iter().all(|q| !q.is_finished()),
         "nothing is answered before JetStream acknowledges it"
@@ -222,22 +222,32 @@ async fn deliveries_arriving_while_a_publish_is_in_flight_share_the_next_message
     }
 
     let stored = stored_deliveries(&bus, "probe").await;
-    let groups: Vec<(String, usize)> = stored
+    let mut groups: Vec<(&str, usize)> = stored
         .iter()
-        .map(|s| (s.delivery.delivery_id.clone(), s.group))
+        .map(|s| (s.delivery.delivery_id.as_str(), s.group))
         .collect();
-    assert_eq!(groups.len(), 7, "{groups:?}");
-    assert_eq!(groups[0], ("warm".to_owned(), 1));
-    assert_eq!(groups[1], ("held".to_owned(), 1));
-    let mut grouped: Vec<&str> = groups[2..].iter().map(|(d, _)| d.as_str()).collect();
-    grouped.sort_unstable();
+    // Within a group, deliveries keep the order they reached the lane in, which concurrent
+    // requests do not fix.
+    groups[2..].sort_unstable();
+    // Deliveries that reach an idle lane together go out together, so the order of arrival
+    // decides the grouping; a second is plenty for `held` to be alone on any machine we run on.
     assert_eq!(
-        grouped,
-        ["queued-0", "queued-1", "queued-2", "queued-3", "queued-4"]
+        groups,
+        [
+            ("warm", 1),
+            ("held", 1),
+            ("queued-0", 5),
+            ("queued-1", 5),
+            ("queued-2", 5),
+            ("queued-3", 5),
+            ("queued-4", 5)
+        ],
+        "the five that waited went out as one message"
     );
-    assert!(
-        groups[2..].iter().all(|(_, size)| *size == 5),
-        "the five queued deliveries went out as one message: {groups:?}"
+    assert_eq!(
+        stored[1].message_id.as_deref(),
+        Some(stored[1].delivery.event_id.as_str()),
+        "a delivery stored alone keeps its own id"
     );
     assert!(
         stored[2]
