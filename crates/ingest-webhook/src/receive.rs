@@ -144,7 +144,7 @@ async fn handle(
 
     let delivery_id = auth.delivery_id(&presented);
     let event = event(&target, delivery_id, headers, &body, now);
-    let delivery_key = event.event_id.clone();
+    let event_id = event.event_id.clone();
     let _permit = shared
         .in_flight
         .try_acquire()
@@ -161,7 +161,7 @@ async fn handle(
         Some(err) => unavailable(Box::new(err)),
         None => unavailable("the publishing task ended without an answer".into()),
     })?;
-    tracing::debug!(%delivery_key, sequence = published.sequence,
+    tracing::debug!(%event_id, sequence = published.sequence,
         duplicate = published.duplicate, "webhook stored");
     Ok(Accepted {
         vendor: target.vendor.as_str(),
