@@ -31,6 +31,7 @@ pub struct ApplierSettings {
     pub workers: usize,
     pub batch_size: usize,
     pub max_events_per_transaction: usize,
+    pub max_changes_per_message: usize,
     #[serde(with = "serde_duration")]
     pub fetch_wait: Duration,
     #[serde(with = "serde_duration")]
@@ -48,6 +49,7 @@ impl Default for ApplierSettings {
             workers: 4,
             batch_size: 256,
             max_events_per_transaction: 1024,
+            max_changes_per_message: 1000,
             fetch_wait: Duration::from_millis(500),
             ack_wait: Duration::from_secs(30),
             max_deliver: 20,

@@ -236,23 +236,28 @@ impl Worker {
             }
             changes.entry(tenant).or_default().push(change.clone());
         }
-        let messages: Vec<(String, v1::FindingChanges)> = tenants
-            .iter()
-            .map(|tenant| {
-                let list = changes.remove(tenant).unwrap_or_default();
-                (
+        // A fetch of group messages can carry many thousands of changes; split each tenant's
+        // into messages of at most `max_changes_per_message` (~250 bytes a change), well under
+        // NATS's max_payload (1 MiB by default), which a single message would otherwise exceed.
+        let per_message = self.settings.max_changes_per_message.max(1);
+        let mut messages: Vec<(TenantId, String, v1::FindingChanges)> = Vec::new();
+        for tenant in &tenants {
+            let list = changes.remove(tenant).unwrap_or_default();
+            for chunk in list.chunks(per_message) {
+                messages.push((
+                    *tenant,
                     self.bus.subjects().finding_changed(*tenant),
-                    finding_changes(*tenant, list),
-                )
-            })
-            .collect();
+                    finding_changes(*tenant, chunk.to_vec()),
+                ));
+            }
+        }
         let refs: Vec<(String, &v1::FindingChanges)> =
-            messages.iter().map(|(s, m)| (s.clone(), m)).collect();
+            messages.iter().map(|(_, s, m)| (s.clone(), m)).collect();
         let published = self.bus.publish_all(&refs).await;
-        let failed: HashSet<TenantId> = tenants
+        let failed: HashSet<TenantId> = messages
             .iter()
             .zip(&published)
-            .filter_map(|(tenant, outcome)| match outcome {
+            .filter_map(|((tenant, _, _), outcome)| match outcome {
                 Ok(_) => None,
                 Err(err) => {
                     tracing::warn!(%tenant, error = %err, "publishing finding changes failed");

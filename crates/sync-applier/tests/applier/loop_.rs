@@ -326,3 +326,54 @@ async fn a_group_applies_each_delivery_once_and_dead_letters_only_its_bad_one() 
     assert_eq!(copy.body, b"{not json");
     stop.trigger();
 }
+
+#[tokio::test]
+async fn a_fetch_with_many_changes_announces_them_in_messages_of_bounded_size() {
+    let w = World::new(false).await;
+    let ids = w.linked_findings(8).await;
+    w.publish_group(
+        (0..8)
+            .map(|i| w.webhook(i, "6", 10, 3, "beth.anglin"))
+            .collect(),
+    )
+    .await;
+    let stop = w
+        .start_applier_with(&[("LOCKSTEP_APPLIER__MAX_CHANGES_PER_MESSAGE", "3")])
+        .await;
+    assert!(
+        eventually(WAIT, || async {
+            w.count("SELECT count(*) FROM activity").await == 8
+        })
+        .await
+    );
+    let announced = || async {
+        w.messages("fc-probe", w.bus.subjects().all_finding_changes())
+            .await
+            .iter()
+            .map(|m| v1::FindingChanges::decode(m.payload()).unwrap().changes)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        eventually(WAIT, || async {
+            announced().await.iter().map(Vec::len).sum::<usize>() == 8
+        })
+        .await,
+        "every change is announced"
+    );
+    let messages = announced().await;
+    let sizes: Vec<usize> = messages.iter().map(Vec::len).collect();
+    let mut announced: Vec<String> = messages
+        .into_iter()
+        .flatten()
+        .map(|c| c.finding_id)
+        .collect();
+    assert!(sizes.iter().all(|n| *n <= 3), "{sizes:?}");
+    announced.sort_unstable();
+    let mut expected: Vec<String> = ids.iter().map(|f| f.to_string()).collect();
+    expected.sort_unstable();
+    assert_eq!(announced, expected, "each change once");
+    for f in ids {
+        assert_eq!(status(&w, f).await, FindingStatus::ReTest);
+    }
+    stop.trigger();
+}

@@ -225,9 +225,14 @@ impl World {
 
     /// The applier in-process; stops when the returned token fires.
     pub async fn start_applier(&self) -> Shutdown {
+        self.start_applier_with(&[]).await
+    }
+
+    /// The applier with `extra` settings (`LOCKSTEP_APPLIER__…` environment overrides).
+    pub async fn start_applier_with(&self, extra: &[(&str, &str)]) -> Shutdown {
         self.bus.ensure_stream(&Default::default()).await.unwrap();
         let app = App::build(
-            self.config(&[]),
+            self.config(extra),
             Deps {
                 store: self.store().clone(),
                 bus: self.bus.clone(),
