@@ -13,6 +13,7 @@
 //! seconds of fixed load at `BENCH_RATE` (default 1000) events/s, `BENCH_CONCURRENCY` (default 32).
 
 mod ceilings;
+mod deliveries;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use lockstep_bus::{Bus, ConsumerSettings, StreamSettings};
-use lockstep_crypto::webhook::{WebhookSecret, now_unix, sign};
+use lockstep_crypto::webhook::WebhookSecret;
 use lockstep_crypto::{Aad, Keyring, Purpose};
 use lockstep_domain::transition::VendorSnapshot;
 use lockstep_domain::{
@@ -32,13 +33,12 @@ use lockstep_platform::Shutdown;
 use lockstep_proto::v1;
 use lockstep_store::{AuthKind, IntegrationSettings, LiveTicket, NewFinding, NewIntegration};
 use lockstep_stories::nats_server::NatsServer;
-use lockstep_sync_applier::decode::{Inbound, Part, decode};
 use lockstep_testkit::{CpuTimes, TestDb};
 
 use crate::ceilings::{closed_loop, postgres_floor, start_http_floor};
+use crate::deliveries::{body, later_events, poster, sys_id};
 use prost::Message as _;
 use time::OffsetDateTime;
-use time::macros::format_description;
 
 const SECRET: &str = "bench-secret";
 
@@ -57,86 +57,6 @@ struct Setup {
     keyring: Arc<Keyring>,
     /// finding id → ticket index
     index: HashMap<String, usize>,
-}
-
-fn sys_id(i: usize) -> String {
-    format!("{:032x}", i + 1)
-}
-
-/// Ticket `i`'s delivery: resolved (state 6, mod count 3) at `t0`, as the webhook phases send it.
-fn body(t0: OffsetDateTime, i: usize) -> Vec<u8> {
-    body_of(t0, i, "6", 3)
-}
-
-fn body_of(at: OffsetDateTime, i: usize, state: &str, mod_count: u32) -> Vec<u8> {
-    let at = at
-        .format(format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second]"
-        ))
-        .unwrap();
-    format!(
-        r#"{{"event_id":"{s}-{mod_count}","event_type":"update","table":"incident","sys_id":"{s}","number":"INC{n:07}","state":"{state}","close_code":"Solution provided","correlation_id":"lockstep:bench","sys_updated_on":"{at}","sys_mod_count":"{mod_count}","sys_updated_by":"beth.anglin","fields":{{"priority":"2","assigned_to":"","short_description":"OpenSSL out of date on web-{i}"}}}}"#,
-        s = sys_id(i),
-        n = i + 1
-    )
-    .into_bytes()
-}
-
-/// Signed posts of ticket `i`'s delivery to `url`; each answers the status (0 when no answer).
-fn poster(
-    http: reqwest::Client,
-    url: String,
-    key: Arc<WebhookSecret>,
-    t0: OffsetDateTime,
-) -> impl Fn(usize) -> std::pin::Pin<Box<dyn std::future::Future<Output = u16> + Send>>
-+ Clone
-+ Send
-+ 'static {
-    let url = Arc::new(url);
-    move |i: usize| {
-        let (http, url, key) = (http.clone(), url.clone(), key.clone());
-        Box::pin(async move {
-            let b = body(t0, i);
-            let id = format!("{}-3", sys_id(i));
-            let ts = now_unix();
-            let resp = http
-                .post(url.as_str())
-                .header("webhook-id", &id)
-                .header("webhook-timestamp", ts.to_string())
-                .header("webhook-signature", sign(&key, &id, ts, &b).unwrap())
-                .body(b)
-                .send()
-                .await;
-            resp.ok().map(|r| r.status().as_u16()).unwrap_or(0)
-        })
-    }
-}
-
-/// The applier's events for tickets `0..n` a minute after `t0`: in progress (state 2, mod count
-/// 4), a status change for every finding the resolve phase sent to re_test.
-fn later_events(s: &Setup, n: usize) -> anyhow::Result<Vec<Inbound>> {
-    let subjects = lockstep_bus::Subjects::new("lockstep")?;
-    let subject = subjects.webhook(s.tenant, s.integration);
-    (0..n)
-        .map(|i| {
-            let event = v1::WebhookReceived {
-                event_id: format!("floor:{i}"),
-                tenant_id: s.tenant.to_string(),
-                integration_id: s.integration.to_string(),
-                vendor: "servicenow".into(),
-                body: body_of(s.t0 + time::Duration::minutes(1), i, "2", 4),
-                content_type: "application/json".into(),
-                delivery_id: format!("{i}"),
-                received_at: Some(lockstep_proto::to_timestamp(OffsetDateTime::now_utc())),
-            };
-            let parts = decode(&subjects, &subject, None, &event.encode_to_vec())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            match <[Part; 1]>::try_from(parts) {
-                Ok([Ok(inbound)]) => Ok(inbound),
-                _ => anyhow::bail!("event {i} did not decode to one observation"),
-            }
-        })
-        .collect()
 }
 
 async fn setup(links: usize) -> anyhow::Result<Setup> {
@@ -442,7 +362,7 @@ async fn run(always: bool) -> anyhow::Result<()> {
     let phase = CpuTimes::now();
     let pg_floor = postgres_floor(
         s.db.store(),
-        later_events(&s, n)?,
+        later_events(s.tenant, s.integration, s.t0, n)?,
         applier_settings.workers,
         applier_settings.max_events_per_transaction,
     )
