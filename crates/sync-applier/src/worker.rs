@@ -242,12 +242,13 @@ impl Worker {
         let per_message = self.settings.max_changes_per_message.max(1);
         let mut messages: Vec<(TenantId, String, v1::FindingChanges)> = Vec::new();
         for tenant in &tenants {
-            let list = changes.remove(tenant).unwrap_or_default();
-            for chunk in list.chunks(per_message) {
+            let mut list = changes.remove(tenant).unwrap_or_default();
+            while !list.is_empty() {
+                let rest = list.split_off(per_message.min(list.len()));
                 messages.push((
                     *tenant,
                     self.bus.subjects().finding_changed(*tenant),
-                    finding_changes(*tenant, chunk.to_vec()),
+                    finding_changes(*tenant, std::mem::replace(&mut list, rest)),
                 ));
             }
         }
