@@ -10,6 +10,9 @@
 //! `SN_USER` + `SN_PASSWORD` (Basic); `SN_API_KEY`; or `SN_CLIENT_ID` + `SN_CLIENT_SECRET`
 //! (client credentials, or the password grant when `SN_USER` + `SN_PASSWORD` are set too).
 //! `SN_CA_PEM` names a PEM file of CA certificates to trust instead of the system roots.
+//! Loopback, private and link-local addresses are refused, as in the services, unless
+//! `SN_ALLOW_PRIVATE_NETWORKS` lists them (comma-separated networks or host names, the entries
+//! of `vendor_http.allow_private_networks`). `--emulator` allows loopback, where it runs.
 //!
 //! ```text
 //! SN_USER=lockstep.integration SN_PASSWORD=… cargo run -p lockstep-connectors \
@@ -18,6 +21,7 @@
 
 use std::process::ExitCode;
 
+use lockstep_connectors::http::AllowList;
 use lockstep_connectors::servicenow::{
     CheckStatus, ConnectionReport, CredentialsHandle, InstanceUrl, ServiceNowClient,
     ServiceNowConfig, ServiceNowCredentials,
@@ -84,9 +88,11 @@ async fn run(
     url: &str,
     credentials: ServiceNowCredentials,
     ca_pem: Option<Vec<u8>>,
+    allow: AllowList,
 ) -> Result<ConnectionReport, String> {
     let http = HttpConfig {
         trusted_roots_pem: ca_pem.into_iter().collect(),
+        allow_private_networks: allow,
         ..HttpConfig::default()
     };
     let exec = HttpExecutor::new(http).map_err(|e| e.to_string())?;
@@ -136,7 +142,8 @@ async fn main() -> ExitCode {
                     password: SecretString::new("lockstep.integration"),
                 };
                 let ca = sim.ca_cert_pem().map(|p| p.as_bytes().to_vec());
-                let report = run(sim.base_url(), credentials, ca).await;
+                // The emulator listens on loopback, which the allow-list must name explicitly.
+                let report = run(sim.base_url(), credentials, ca, AllowList::loopback()).await;
                 sim.shutdown().await;
                 report
             }
@@ -152,9 +159,15 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        match credentials_from_env() {
-            Ok(credentials) => run(&arg, credentials, ca).await,
-            Err(e) => Err(e),
+        let allow = env("SN_ALLOW_PRIVATE_NETWORKS")
+            .map(|v| AllowList::parse(v.split(',').filter(|e| !e.trim().is_empty())))
+            .transpose()
+            .map_err(|e| format!("SN_ALLOW_PRIVATE_NETWORKS: {e}"));
+        match (credentials_from_env(), allow) {
+            (Ok(credentials), Ok(allow)) => {
+                run(&arg, credentials, ca, allow.unwrap_or_default()).await
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
         }
     };
     match result {

@@ -87,6 +87,12 @@ pub enum ConnectorError {
     #[error("timed out: {message}")]
     Timeout { message: String },
 
+    /// The vendor URL leads to an address Lockstep refuses to connect to (loopback, private,
+    /// link-local, metadata, ...) and the operator's allow-list does not name it. Checked before
+    /// every connection; nothing was sent. The message says what the operator can do.
+    #[error("destination refused: {message}")]
+    DestinationRefused { host: String, message: String },
+
     /// DNS, TCP or TLS failure, or a connection dropped mid-request.
     #[error("could not reach the vendor: {message}")]
     Transport { message: String },
@@ -110,7 +116,9 @@ fn retry_after_text(retry_after: &Option<Duration>) -> String {
 impl ConnectorError {
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::InvalidConfig { .. } | Self::WebhookPayload { .. } => ErrorClass::InvalidArgument,
+            Self::InvalidConfig { .. }
+            | Self::WebhookPayload { .. }
+            | Self::DestinationRefused { .. } => ErrorClass::InvalidArgument,
             Self::Auth { .. } | Self::WebhookRejected { .. } => ErrorClass::Unauthenticated,
             Self::Permission { .. } => ErrorClass::PermissionDenied,
             Self::NotFound { .. } => ErrorClass::NotFound,
@@ -153,6 +161,15 @@ impl ConnectorError {
     }
 }
 
+impl From<crate::http::Refusal> for ConnectorError {
+    fn from(refusal: crate::http::Refusal) -> Self {
+        Self::DestinationRefused {
+            host: refusal.host.clone(),
+            message: refusal.to_string(),
+        }
+    }
+}
+
 pub type Result<T, E = ConnectorError> = std::result::Result<T, E>;
 
 #[cfg(test)]
@@ -184,5 +201,15 @@ mod tests {
             remedy: "r".into(),
         };
         assert_eq!(d.class(), ErrorClass::FailedPrecondition);
+        let refused = ConnectorError::from(crate::http::Refusal {
+            host: "127.0.0.1".into(),
+            range: Some(crate::http::RefusedRange::Loopback),
+        });
+        assert_eq!(refused.class(), ErrorClass::InvalidArgument);
+        assert!(
+            !refused.is_transient(),
+            "an allow-list change is needed, not a retry"
+        );
+        assert!(refused.to_string().contains("allow_private_networks"));
     }
 }

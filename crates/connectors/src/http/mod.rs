@@ -7,10 +7,16 @@
 //! `lockstep_vendor_requests_total{vendor,op,outcome}` (one count per attempt) and
 //! `lockstep_vendor_request_duration_seconds{vendor,op}`.
 //!
+//! Every connection passes the destination guard ([`guard`]): loopback, private, link-local,
+//! metadata and other internal addresses ([`ranges`]) are refused, after DNS resolution and on
+//! every new connection, unless the operator's [`AllowList`] names them.
+//!
 //! Any HTTP status comes back as `Ok(VendorResponse)` (after retries where they apply): what a
 //! status means is the vendor module's business. `Err` means there was no usable response.
 
+pub mod guard;
 pub mod mask;
+pub mod ranges;
 pub mod retry;
 
 use std::collections::HashMap;
@@ -28,6 +34,9 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::error::{ConnectorError, Result};
+pub use guard::{ALLOW_LIST_ENV, ALLOW_LIST_KEY, AllowEntry, AllowList, Refusal};
+use guard::{Guard, VettedResolver};
+pub use ranges::RefusedRange;
 pub use retry::RetryPolicy;
 use retry::{AttemptFailure, RetryDecision};
 
@@ -53,6 +62,9 @@ pub struct HttpConfig {
     /// self-signed certificate). Empty = the platform's roots.
     pub trusted_roots_pem: Vec<Vec<u8>>,
     pub user_agent: String,
+    /// Networks and host names that may be reached although they are loopback, private,
+    /// link-local or otherwise internal. Empty = public addresses only.
+    pub allow_private_networks: AllowList,
 }
 
 impl Default for HttpConfig {
@@ -64,6 +76,7 @@ impl Default for HttpConfig {
             max_concurrency_per_integration: 4,
             trusted_roots_pem: Vec::new(),
             user_agent: format!("lockstep/{}", env!("CARGO_PKG_VERSION")),
+            allow_private_networks: AllowList::default(),
         }
     }
 }
@@ -199,6 +212,7 @@ pub struct HttpExecutor {
 
 struct Inner {
     client: reqwest::Client,
+    guard: Arc<Guard>,
     config: HttpConfig,
     limits: Mutex<HashMap<IntegrationId, Arc<Semaphore>>>,
 }
@@ -214,13 +228,19 @@ impl std::fmt::Debug for HttpExecutor {
 impl HttpExecutor {
     pub fn new(config: HttpConfig) -> Result<Self> {
         install_crypto_provider();
+        let guard = Arc::new(Guard::new(config.allow_private_networks.clone()));
         let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .user_agent(config.user_agent.clone())
             // A redirect from an instance URL means the URL is wrong (login page, other host);
-            // following it would hide that from the connection test.
-            .redirect(reqwest::redirect::Policy::none());
+            // following it would hide that from the connection test, and would lead past the
+            // destination guard's check of literal addresses.
+            .redirect(reqwest::redirect::Policy::none())
+            // Every host name is resolved by the guard's resolver, on every new connection.
+            .dns_resolver(VettedResolver::new(guard.clone()))
+            // A proxy would resolve and connect on our behalf, out of the guard's sight.
+            .no_proxy();
         if !config.trusted_roots_pem.is_empty() {
             let mut roots = Vec::new();
             for pem in &config.trusted_roots_pem {
@@ -239,6 +259,7 @@ impl HttpExecutor {
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
+                guard,
                 config,
                 limits: Mutex::new(HashMap::new()),
             }),
@@ -269,8 +290,26 @@ impl HttpExecutor {
             .clone()
     }
 
+    /// Whether `url` may be used as a vendor address: an IP literal must be public or allowed;
+    /// a host name must resolve to at least one such address. A name that does not resolve at
+    /// all passes (the connection test reports it); the executor checks again on every
+    /// connection, so this is for telling the user early (when an integration is saved).
+    pub async fn check_destination(&self, url: &Url) -> Result<()> {
+        self.inner.guard.check_url(url)?;
+        if let Some(url::Host::Domain(host)) = url.host()
+            && let Err(guard::ResolveError::Refused(refusal)) = self.inner.guard.resolve(host).await
+        {
+            return Err(refusal.into());
+        }
+        Ok(())
+    }
+
     /// Sends the request, retrying where safe. Returns the final response whatever its status.
     pub async fn send(&self, req: &VendorRequest) -> Result<VendorResponse> {
+        if let Err(refusal) = self.inner.guard.check_url(&req.url) {
+            count_refused(req);
+            return Err(refusal.into());
+        }
         let policy = &self.inner.config.retry;
         let limiter = self.limiter(req.integration);
         let mut attempt = 0u32;
@@ -343,8 +382,13 @@ impl HttpExecutor {
             Err(e) => Err(e),
         };
         let elapsed = started.elapsed();
+        let refusal = result
+            .as_ref()
+            .err()
+            .and_then(|e| guard::find_refusal(e).cloned());
         let outcome = match &result {
             Ok(resp) => status_outcome(resp.status),
+            Err(_) if refusal.is_some() => "refused",
             Err(e) if e.is_timeout() => "timeout",
             Err(_) => "transport",
         };
@@ -366,7 +410,9 @@ impl HttpExecutor {
                 let host = req.url.host_str().unwrap_or("?").to_owned();
                 let chain = error_chain(&e);
                 tracing::debug!(vendor = %req.vendor, op = req.op, attempt, error = %chain, "vendor call failed");
-                let (failure, error) = if e.is_connect() {
+                let (failure, error) = if let Some(refusal) = refusal {
+                    (AttemptFailure::Refused, ConnectorError::from(refusal))
+                } else if e.is_connect() {
                     let message = if e.is_timeout() {
                         format!(
                             "could not connect to {host} within {:?}",
@@ -396,6 +442,16 @@ impl HttpExecutor {
             }
         }
     }
+}
+
+/// Counts a request the guard refused before any attempt.
+fn count_refused(req: &VendorRequest) {
+    tracing::warn!(
+        vendor = %req.vendor, op = req.op, integration = %req.integration,
+        host = req.url.host_str().unwrap_or("?"), "vendor address refused by the destination guard"
+    );
+    metrics::counter!(REQUESTS_TOTAL, "vendor" => req.vendor.as_str(), "op" => req.op, "outcome" => "refused")
+        .increment(1);
 }
 
 struct AttemptError {

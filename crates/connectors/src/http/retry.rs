@@ -51,6 +51,9 @@ pub enum AttemptFailure {
     Connect,
     /// Timed out or the connection dropped after the request may have been sent.
     Ambiguous,
+    /// The destination guard refused the address: retrying cannot help, the allow-list must
+    /// change.
+    Refused,
 }
 
 /// The decision after a failed attempt.
@@ -81,6 +84,7 @@ impl RetryPolicy {
             },
             AttemptFailure::Connect => true,
             AttemptFailure::Ambiguous => idempotent,
+            AttemptFailure::Refused => false,
         };
         if !retryable {
             return RetryDecision::GiveUp;
@@ -196,6 +200,7 @@ mod tests {
         assert!(retries(s(504), true) && !retries(s(504), false));
         assert!(!retries(s(500), true) && !retries(s(401), true) && !retries(s(404), true));
         assert!(retries(AttemptFailure::Connect, false));
+        assert!(!retries(AttemptFailure::Refused, true));
         assert!(
             retries(AttemptFailure::Ambiguous, true) && !retries(AttemptFailure::Ambiguous, false)
         );

@@ -41,6 +41,9 @@ pub enum Problem {
     TableMissing,
     /// Hibernating, down, overloaded or throttling.
     InstanceUnavailable,
+    /// The URL leads to a loopback, private, link-local or other internal address that the
+    /// operator has not allowed; nothing was sent to it.
+    DestinationRefused,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +190,13 @@ pub fn classify(e: &ConnectorError) -> (Problem, String) {
             Problem::TableMissing,
             "The table does not exist on this instance: activate the plugin that provides it, or check that the \
              URL points at the right instance"
+                .into(),
+        ),
+        ConnectorError::DestinationRefused { .. } => (
+            Problem::DestinationRefused,
+            "Use the instance's public address. If the instance really is on an internal network, \
+             ask the Lockstep operator to add its host name or network to \
+             vendor_http.allow_private_networks"
                 .into(),
         ),
         ConnectorError::InvalidConfig { .. } | ConnectorError::InvalidResponse { .. } | ConnectorError::Transport { .. } => (

@@ -1,5 +1,6 @@
 //! The connection test: structured checks with the troubleshooting classes, and no residue.
 
+use lockstep_connectors::http::AllowList;
 use lockstep_connectors::servicenow::{
     CheckId, CheckStatus, ConnectionReport, CredentialsHandle, InstanceUrl, Problem,
     ServiceNowClient, ServiceNowConfig, ServiceNowCredentials,
@@ -314,7 +315,11 @@ async fn wrong_urls_are_named() {
 #[tokio::test]
 async fn an_untrusted_certificate_and_a_hibernating_instance() {
     let env = with_data().await;
-    let untrusting = HttpExecutor::new(HttpConfig::default()).unwrap();
+    let untrusting = HttpExecutor::new(HttpConfig {
+        allow_private_networks: AllowList::loopback(),
+        ..HttpConfig::default()
+    })
+    .unwrap();
     let report = client_for(env.sim.base_url(), untrusting)
         .test_connection()
         .await;

@@ -7,6 +7,7 @@ mod auth;
 mod bulk;
 mod choices;
 mod connection;
+mod destination;
 mod feed;
 mod http;
 mod sla;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use lockstep_connectors::http::AllowList;
 use lockstep_connectors::servicenow::{
     CredentialsHandle, InstanceUrl, NewTicket, ServiceNowClient, ServiceNowConfig,
     ServiceNowCredentials,
@@ -35,7 +36,8 @@ impl Env {
         Self::with_http(|_| {}).await
     }
 
-    /// Starts an HTTPS emulator and an executor trusting its CA, with fast retries.
+    /// Starts an HTTPS emulator and an executor trusting its CA, with fast retries, allowed to
+    /// reach loopback addresses (where the emulator listens).
     pub async fn with_http(tune: impl FnOnce(&mut HttpConfig)) -> Self {
         let sim = SimServer::start(SimConfig {
             tls: true,
@@ -59,6 +61,7 @@ impl Env {
                     .as_bytes()
                     .to_vec(),
             ],
+            allow_private_networks: AllowList::loopback(),
             ..HttpConfig::default()
         };
         tune(&mut config);
@@ -221,9 +224,10 @@ pub fn http_response(
     format!("{head}\r\n{body}")
 }
 
-/// An executor for plain-HTTP canned servers.
+/// An executor for plain-HTTP canned servers (on loopback, which it is allowed to reach).
 pub fn plain_exec() -> HttpExecutor {
     HttpExecutor::new(HttpConfig {
+        allow_private_networks: AllowList::loopback(),
         retry: RetryPolicy {
             max_attempts: 1,
             ..RetryPolicy::default()
