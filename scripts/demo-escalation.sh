@@ -48,6 +48,8 @@ export LOCKSTEP_NATS__URL="$NATS_URL"
 export LOCKSTEP_NATS__SUBJECT_PREFIX="demo${suffix}"
 export LOCKSTEP_MASTER_KEYS="demo:$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
 export LOCKSTEP_VENDOR_HTTP__CA_FILES="[\"$work/ca.pem\"]"
+# The emulator listens on loopback; vendor connections reach it only because this allow-list says so.
+export LOCKSTEP_VENDOR_HTTP__ALLOW_PRIVATE_NETWORKS='["127.0.0.0/8", "::1/128"]'
 export LOCKSTEP_TELEMETRY__FORMAT=pretty
 export LOCKSTEP_TELEMETRY__FILTER=warn
 export LOCKSTEP_API_URL="http://127.0.0.1:50051"

@@ -56,7 +56,10 @@ async fn start_poller(world: &InboundLoop) -> anyhow::Result<()> {
         ("LOCKSTEP_POLLER__TICK", "50ms"),
         ("LOCKSTEP_POLLER__REPLICA_ID", "stories-poller"),
     ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .into_iter()
+    // The emulator listens on loopback, which only an explicit allow-list reaches.
+    .chain([lockstep_testkit::loopback_vendor_allow_list()]);
     let config: lockstep_poller::Config =
         lockstep_platform::config::load_with_env(lockstep_poller::config::DEFAULTS, None, env)?;
     let http = config

@@ -169,6 +169,7 @@ impl IntegrationService for Integrations {
         };
         let name = check_name(&req.name)?;
         let base_url = vendor::check_base_url(vendor, &req.base_url)?;
+        self.ctx.vendors.check_destination(&base_url).await?;
         let credentials = vendor::credentials_from_pb(req.credentials.as_ref())?;
         let settings = settings_from_pb(req.settings.as_ref())?;
         let id = replay_id.map_or_else(IntegrationId::new, IntegrationId::from_uuid);
@@ -286,6 +287,10 @@ impl IntegrationService for Integrations {
             .get(caller.tenant, id)
             .await
             .map_err(status::from_store)?;
+        if wants("active") && req.active && !record.active {
+            // Where the name leads may have changed while the integration was inactive.
+            self.ctx.vendors.check_destination(&record.base_url).await?;
+        }
         if wants("settings") {
             let settings = settings_from_pb(req.settings.as_ref())?;
             record = store

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lockstep_bus::{Bus, StreamSettings};
+use lockstep_connectors::http::AllowList;
 use lockstep_connectors::servicenow::{
     CredentialsHandle, InstanceUrl, ServiceNowClient, ServiceNowConfig, ServiceNowCredentials,
 };
@@ -334,7 +335,12 @@ async fn run() {
         .expect("analyze");
     println!("seeded in {:.1} s", started.elapsed().as_secs_f64());
 
-    let exec = HttpExecutor::new(HttpConfig::default()).expect("executor");
+    // The emulators listen on loopback, which only an explicit allow-list reaches.
+    let exec = HttpExecutor::new(HttpConfig {
+        allow_private_networks: AllowList::loopback(),
+        ..HttpConfig::default()
+    })
+    .expect("executor");
     // Baseline: every integration's Lockstep tickets read in full.
     clear(&instances);
     let t = Instant::now();

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lockstep_connectors::http::AllowList;
 use lockstep_connectors::servicenow::{
     CredentialsHandle, InstanceUrl, ServiceNowClient, ServiceNowConfig, ServiceNowCredentials,
 };
@@ -41,6 +42,10 @@ pub struct VendorHttpConfig {
     pub max_concurrency_per_integration: usize,
     /// PEM files to trust instead of the system roots (a private CA, the emulator's CA).
     pub ca_files: Vec<PathBuf>,
+    /// Networks (`10.20.0.0/16`, `127.0.0.1`) and host names that vendor connections may reach
+    /// although they are loopback, private, link-local or otherwise internal. Empty: public
+    /// addresses only (checked after DNS resolution, on every connection).
+    pub allow_private_networks: AllowList,
 }
 
 impl Default for VendorHttpConfig {
@@ -50,6 +55,7 @@ impl Default for VendorHttpConfig {
             request_timeout: Duration::from_secs(30),
             max_concurrency_per_integration: 8,
             ca_files: Vec::new(),
+            allow_private_networks: AllowList::default(),
         }
     }
 }
@@ -68,6 +74,7 @@ impl VendorHttpConfig {
             request_timeout: self.request_timeout,
             max_concurrency_per_integration: self.max_concurrency_per_integration.max(1),
             trusted_roots_pem: roots,
+            allow_private_networks: self.allow_private_networks.clone(),
             ..HttpConfig::default()
         })
         .map_err(|e| e.to_string())
@@ -265,6 +272,18 @@ impl VendorClients {
 
     pub fn keyring(&self) -> &Keyring {
         &self.keyring
+    }
+
+    /// INVALID_ARGUMENT when `base_url` leads only to addresses the executor refuses (loopback,
+    /// private, metadata, ... not on the operator's allow-list). The executor enforces the same
+    /// on every connection; this tells the admin when saving the integration.
+    pub async fn check_destination(&self, base_url: &str) -> Result<(), Status> {
+        let url = url::Url::parse(base_url)
+            .map_err(|e| Status::invalid_argument(format!("base_url: {e}")))?;
+        self.exec
+            .check_destination(&url)
+            .await
+            .map_err(|e| Status::invalid_argument(format!("base_url: {e}")))
     }
 
     /// The ServiceNow client of `record`. FAILED_PRECONDITION when the integration is inactive

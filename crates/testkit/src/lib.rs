@@ -5,7 +5,8 @@
 //! * [`TestNats`]: a NATS JetStream connection with a per-test prefix for subjects and streams;
 //! * [`free_listener`] / [`spawn_on_port_zero`]: servers on OS-chosen ports;
 //! * [`init_tracing`]: test logs, shown when `TEST_LOG` is set;
-//! * [`NatsServer`]: a private nats-server child process a test may kill, freeze or restart.
+//! * [`NatsServer`]: a private nats-server child process a test may kill, freeze or restart;
+//! * [`loopback_vendor_allow_list`]: the setting that lets services reach a local emulator.
 //!
 //! Where the servers are comes from `DATABASE_URL` / `NATS_URL`, or from the `.run/env` file that
 //! `make test` writes when it starts private instances (see [`mod@env`]).
@@ -18,6 +19,7 @@ mod db;
 mod logging;
 mod nats;
 mod net;
+mod vendor;
 
 pub use cpu_times::CpuTimes;
 pub use db::{TestDb, cleanup_stale_test_databases};
@@ -25,3 +27,4 @@ pub use logging::init_tracing;
 pub use nats::TestNats;
 pub use nats_server::NatsServer;
 pub use net::{free_listener, free_std_listener, spawn_on_port_zero};
+pub use vendor::loopback_vendor_allow_list;

@@ -119,7 +119,10 @@ async fn main() {
         ),
         ("LOCKSTEP_WRITER__PUSH_ENABLED", "false".to_owned()),
     ]
-    .map(|(k, v)| (k.to_owned(), v));
+    .map(|(k, v)| (k.to_owned(), v))
+    .into_iter()
+    // The emulator listens on loopback, which only an explicit allow-list reaches.
+    .chain([lockstep_testkit::loopback_vendor_allow_list()]);
     let config: lockstep_ticket_writer::Config = lockstep_platform::config::load_with_env(
         lockstep_ticket_writer::config::DEFAULTS,
         None,

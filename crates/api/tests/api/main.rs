@@ -4,6 +4,7 @@
 mod support;
 
 mod auth;
+mod destination;
 mod findings;
 mod integrations;
 mod tenants;

@@ -86,7 +86,10 @@ pub fn config(db: &TestDb, nats: &TestNats, ca: &str) -> Config {
         ("LOCKSTEP_VENDOR_HTTP__CA_FILES", format!("[\"{ca}\"]")),
         ("LOCKSTEP_VENDOR_HTTP__REQUEST_TIMEOUT", "5s".to_owned()),
     ]
-    .map(|(k, v)| (k.to_owned(), v));
+    .map(|(k, v)| (k.to_owned(), v))
+    // The emulator listens on loopback, which only an explicit allow-list reaches.
+    .into_iter()
+    .chain([lockstep_testkit::loopback_vendor_allow_list()]);
     lockstep_platform::config::load_with_env(DEFAULTS, None, env).unwrap()
 }
 
@@ -96,6 +99,11 @@ pub fn keyring() -> Arc<Keyring> {
 
 impl Env {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// [`Env::start`] with the service's configuration changed by `tune` first.
+    pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Self {
         lockstep_platform::install_crypto_provider();
         let db = TestDb::new().await;
         let nats = TestNats::new().await;
@@ -106,7 +114,8 @@ impl Env {
         })
         .await
         .unwrap();
-        let config = config(&db, &nats, &ca_file(&sim));
+        let mut config = config(&db, &nats, &ca_file(&sim));
+        tune(&mut config);
         let deps = Deps {
             store: db.store().clone(),
             bus: bus.clone(),

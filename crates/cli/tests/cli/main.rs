@@ -65,7 +65,10 @@ async fn bootstrap_import_escalate_and_exit_codes() {
         ),
     ]
     .map(|(k, v)| (k.to_owned(), v))
-    .to_vec();
+    .into_iter()
+    // The emulator listens on loopback, which only an explicit allow-list reaches.
+    .chain([lockstep_testkit::loopback_vendor_allow_list()])
+    .collect();
     let bus = Bus::from_client(nats.client().clone(), nats.prefix()).unwrap();
     let keyring =
         std::sync::Arc::new(lockstep_crypto::Keyring::from_list(MASTER_KEYS, "test").unwrap());

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lockstep_bus::{Bus, ConsumerSettings, StreamSettings};
+use lockstep_connectors::http::AllowList;
 use lockstep_connectors::servicenow::{
     CredentialsHandle, InstanceUrl, NewTicket, ServiceNowClient, ServiceNowConfig,
     ServiceNowCredentials,
@@ -265,6 +266,8 @@ impl Sim {
             },
             max_concurrency_per_integration: 4,
             trusted_roots_pem: vec![sim.ca_cert_pem().unwrap().as_bytes().to_vec()],
+            // The emulator listens on loopback, which only an explicit allow-list reaches.
+            allow_private_networks: AllowList::loopback(),
             ..HttpConfig::default()
         };
         tune(&mut config);

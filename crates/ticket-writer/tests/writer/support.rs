@@ -82,7 +82,10 @@ pub fn service_env(db: &TestDb, nats: &TestNats, ca: &str) -> Vec<(String, Strin
         ("LOCKSTEP_VENDOR_HTTP__REQUEST_TIMEOUT", "10s".to_owned()),
     ]
     .map(|(k, v)| (k.to_owned(), v))
-    .to_vec()
+    .into_iter()
+    // The emulator listens on loopback, which only an explicit allow-list reaches.
+    .chain([lockstep_testkit::loopback_vendor_allow_list()])
+    .collect()
 }
 
 pub fn keyring() -> Arc<Keyring> {
