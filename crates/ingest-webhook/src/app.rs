@@ -3,10 +3,10 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::post;
 use lockstep_bus::{Bus, StreamSettings};
 use lockstep_crypto::Keyring;
@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::error::IngestError;
 use crate::group_commit::GroupCommit;
 use crate::receive::{Shared, receive};
+use crate::serve::ServeLimits;
 use crate::targets::Targets;
 
 /// What the service talks to; `Deps::connect` makes them from configuration.
@@ -57,6 +58,8 @@ pub struct App {
     admin_router: Router,
     readiness: Readiness,
     bus: Bus,
+    limits: ServeLimits,
+    verifier_runs: Arc<AtomicU64>,
 }
 
 impl App {
@@ -69,16 +72,24 @@ impl App {
         spawn_connection_watch(deps.bus.clone(), nats_check);
 
         let settings = config.ingest.clone();
+        let verifier_runs = Arc::new(AtomicU64::new(0));
+        crate::limits::check(&settings, deps.bus.client().max_payload())?;
+        let limits = ServeLimits {
+            header_read_timeout: settings.header_read_timeout,
+            max_connections: settings.max_connections,
+            shutdown_drain: settings.shutdown_drain,
+        };
         let shared = Arc::new(Shared {
             targets: Targets::new(deps.store, deps.keyring, settings.secret_cache_ttl),
             group: GroupCommit::new(deps.bus.clone(), settings.group_limits()),
             unsigned_permitted: !config.mode.is_production(),
             in_flight: Semaphore::new(settings.max_in_flight.max(1)),
+            dummy_secret: crate::receive::dummy_secret(),
+            verifier_runs: verifier_runs.clone(),
             settings,
         });
         let router = Router::new()
             .route("/v1/webhooks/{integration_id}", post(receive))
-            .layer(DefaultBodyLimit::max(shared.settings.max_body_bytes))
             .with_state(shared);
         let admin_router = health::admin_router(readiness.clone())?;
         let (listener, local_addr) = bind(config.http.listen).await?;
@@ -94,6 +105,8 @@ impl App {
             admin_router,
             readiness,
             bus: deps.bus,
+            limits,
+            verifier_runs,
         })
     }
 
@@ -102,13 +115,22 @@ impl App {
         self.local_addr
     }
 
+    /// How many times a vendor verifier has run since start, read live. Every request that gets
+    /// as far as verification runs each vendor's verifier exactly once, whatever its id names,
+    /// so that refusals cannot be told apart by their timing; tests check it with this.
+    pub fn verifier_runs(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let runs = self.verifier_runs.clone();
+        move || runs.load(Ordering::Relaxed)
+    }
+
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
     }
 
-    /// Serves until `shutdown` fires, then stops accepting, reports not-ready, and lets every
-    /// in-flight delivery finish its publish and get its answer before returning.
+    /// Serves until `shutdown` fires, then stops accepting, reports not-ready, and lets the
+    /// deliveries in flight finish their publish and get their answer for at most
+    /// `shutdown_drain` before closing what is still open (see `serve`).
     pub async fn run(self, shutdown: Shutdown) -> Result<(), IngestError> {
         self.readiness.fail_on_shutdown(&shutdown);
         let admin_stop = Shutdown::new();
@@ -117,7 +139,7 @@ impl App {
             self.admin_router,
             admin_stop.clone(),
         ));
-        let served = lockstep_platform::serve(self.listener, self.router, shutdown).await;
+        crate::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         // Acks are in; flush anything else buffered before the connection goes away.
         if let Err(err) = self.bus.client().flush().await {
             tracing::warn!(error = %err, "flushing the NATS connection at shutdown failed");
@@ -125,7 +147,7 @@ impl App {
         admin_stop.trigger();
         let _ = admin.await;
         tracing::info!("ingest-webhook stopped");
-        Ok(served?)
+        Ok(())
     }
 }
 

@@ -28,6 +28,11 @@ pub struct Config {
     pub ingest: IngestSettings,
 }
 
+/// The default body limit: NATS's default max_payload (1 MiB) less the room a delivery's
+/// envelope and headers may take ([`crate::limits::ENVELOPE_RESERVE`]), so any body accepted
+/// fits in one stream message.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024 - crate::limits::ENVELOPE_RESERVE;
+
 /// `[ingest]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -46,6 +51,19 @@ pub struct IngestSettings {
     pub group_max_deliveries: usize,
     pub group_max_bytes: usize,
     pub publishes_in_flight: usize,
+    /// A connection must send a request's whole head within this, or it is closed (slow
+    /// clients, idle keep-alive connections).
+    #[serde(with = "serde_duration")]
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive within this, counted from the end of its head; else 408.
+    #[serde(with = "serde_duration")]
+    pub body_read_timeout: Duration,
+    /// Open connections at once; past it the receiver stops accepting until one closes.
+    pub max_connections: usize,
+    /// At shutdown, how long requests in flight may still finish before the remaining
+    /// connections are closed.
+    #[serde(with = "serde_duration")]
+    pub shutdown_drain: Duration,
 }
 
 impl IngestSettings {
@@ -62,7 +80,7 @@ impl IngestSettings {
 impl Default for IngestSettings {
     fn default() -> Self {
         Self {
-            max_body_bytes: 1024 * 1024,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_in_flight: 256,
             publish_timeout: Duration::from_secs(5),
             timestamp_tolerance: lockstep_crypto::webhook::DEFAULT_TOLERANCE,
@@ -71,6 +89,10 @@ impl Default for IngestSettings {
             group_max_deliveries: 256,
             group_max_bytes: 256 * 1024,
             publishes_in_flight: 1,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            shutdown_drain: Duration::from_secs(10),
         }
     }
 }

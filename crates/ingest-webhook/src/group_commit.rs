@@ -27,7 +27,9 @@ use tracing::Instrument as _;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct GroupLimits {
     pub max_deliveries: usize,
-    /// Encoded size of a group; a single larger delivery still goes, alone.
+    /// Encoded size of a group's deliveries, framing included; a single larger delivery still
+    /// goes, alone. At most the server's max_payload less `limits::ENVELOPE_RESERVE` (checked at
+    /// start), so a group's message always fits; a lone delivery fits by the body limit.
     pub max_bytes: usize,
     pub publishes_in_flight: usize,
     /// Queued deliveries per integration beyond which abandoned ones (already answered 503) are
@@ -87,7 +89,7 @@ impl GroupCommit {
     ) -> Result<Published, Option<Arc<BusError>>> {
         let lane = self.lane(tenant, integration);
         let (reply, answer) = oneshot::channel();
-        let size = delivery.encoded_len();
+        let size = framed_len(&delivery);
         let start_flusher = {
             let mut state = lane.state.lock();
             if state.queue.len() >= self.limits.max_queued {
@@ -129,6 +131,12 @@ impl GroupCommit {
             })
             .clone()
     }
+}
+
+/// What `delivery` adds to a `WebhookBatch`: its encoding plus the field's tag and length.
+fn framed_len(delivery: &v1::WebhookReceived) -> usize {
+    let len = delivery.encoded_len();
+    1 + prost::length_delimiter_len(len) + len
 }
 
 /// Publishes the lane's queue, group after group, until it finds the queue empty. The check for
@@ -234,6 +242,44 @@ mod tests {
         assert_eq!(sizes(take_group(&mut queue, &LIMITS)), [20]);
         assert_eq!(sizes(take_group(&mut queue, &LIMITS)), [500]);
         assert_eq!(sizes(take_group(&mut queue, &LIMITS)), [10]);
+    }
+
+    #[test]
+    fn a_full_group_fits_the_byte_limit_plus_the_envelope_reserve() {
+        let (tenant, integration) = (TenantId::new(), IntegrationId::new());
+        let limits = GroupLimits {
+            max_deliveries: 10_000,
+            max_bytes: 64 * 1024,
+            ..LIMITS
+        };
+        let mut queue = VecDeque::new();
+        let mut keep = Vec::new();
+        for n in 0..100 {
+            let delivery = v1::WebhookReceived {
+                event_id: format!("wh:{integration}:{n}"),
+                tenant_id: tenant.to_string(),
+                integration_id: integration.to_string(),
+                body: vec![b'x'; 1000 + n],
+                ..Default::default()
+            };
+            let (reply, rx) = oneshot::channel();
+            queue.push_back(Waiting {
+                size: framed_len(&delivery),
+                delivery,
+                reply,
+            });
+            keep.push(rx);
+        }
+        let group = take_group(&mut queue, &limits);
+        assert!(group.len() > 1 && !queue.is_empty());
+        let deliveries = group.into_iter().map(|w| w.delivery).collect();
+        let message = webhook_batch(tenant, integration, deliveries);
+        // The batch's own fields (ids, a digest) are all the envelope adds to the framed sizes.
+        assert!(
+            message.encoded_len() <= limits.max_bytes + 200,
+            "{}",
+            message.encoded_len()
+        );
     }
 
     #[test]

@@ -13,8 +13,10 @@ mod app;
 pub mod config;
 mod error;
 mod group_commit;
+pub mod limits;
 mod metrics;
 mod receive;
+mod serve;
 mod targets;
 pub mod verify;
 

@@ -2,15 +2,17 @@
 //! once JetStream has stored the event.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
-use lockstep_domain::IntegrationId;
+use lockstep_crypto::SecretBytes;
+use lockstep_domain::{IntegrationId, Vendor};
 use lockstep_proto::v1;
 use ring::digest;
 use time::OffsetDateTime;
@@ -20,7 +22,7 @@ use crate::config::IngestSettings;
 use crate::error::IngestError;
 use crate::group_commit::GroupCommit;
 use crate::targets::{Target, Targets};
-use crate::verify::{self, Method, Presented, Rejection};
+use crate::verify::{self, IntegrationSecret, Method, Presented, Rejection};
 
 /// Everything a request needs, shared by all of them.
 pub(crate) struct Shared {
@@ -32,6 +34,20 @@ pub(crate) struct Shared {
     pub unsigned_permitted: bool,
     /// Bounds publishes in flight; a full receiver answers 429 instead of queueing.
     pub in_flight: Semaphore,
+    /// Stands in for the secret of an unknown or inactive integration (or one without a
+    /// secret), so its refusal costs what a real integration's does: random, made at start.
+    pub dummy_secret: IntegrationSecret,
+    /// Verifier runs since start (see [`crate::App::verifier_runs`]).
+    pub verifier_runs: Arc<AtomicU64>,
+}
+
+/// A random secret of the usual shape (64 characters used as typed) that no sender can know.
+pub(crate) fn dummy_secret() -> IntegrationSecret {
+    let mut bytes = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .expect("the system random generator works");
+    IntegrationSecret::from_opened(SecretBytes::new(hex::encode(bytes)))
+        .expect("a non-empty secret")
 }
 
 /// What was accepted, for the metric labels.
@@ -46,7 +62,7 @@ pub(crate) async fn receive(
     Path(integration): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let started = Instant::now();
     let mut vendor = "unknown";
@@ -102,45 +118,35 @@ async fn handle(
     integration: &str,
     query: Option<&str>,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
     vendor_label: &mut &'static str,
 ) -> Result<Accepted, IngestError> {
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => IngestError::TooLarge {
-            limit: shared.settings.max_body_bytes,
-        },
-        _ => IngestError::BadBody(rejection.body_text()),
-    })?;
+    let body = read_body(&shared.settings, headers, body).await?;
     let unavailable = |source: Box<dyn std::error::Error + Send + Sync>| IngestError::Unavailable {
         retry_after: shared.settings.retry_after_secs,
         source,
     };
-    let unknown = IngestError::Unauthorized(Rejection::UnknownIntegration);
-    let id: IntegrationId = integration.parse().map_err(|_| unknown)?;
+    // A malformed id looks up a fixed id that names nothing, so it costs what an unknown one does.
+    let id: Option<IntegrationId> = integration.parse().ok();
     let target = shared
         .targets
-        .get(id)
+        .get(id.unwrap_or_else(nobody))
         .await
         .map_err(|e| unavailable(Box::new(e)))?
-        .ok_or(IngestError::Unauthorized(Rejection::UnknownIntegration))?;
-    *vendor_label = target.vendor.as_str();
-
-    let auth = verify::for_vendor(target.vendor);
+        .filter(|_| id.is_some());
     let presented = Presented {
         headers,
         query,
         body: &body,
     };
+    if let Some(target) = &target {
+        *vendor_label = target.vendor.as_str();
+    }
     let now = OffsetDateTime::now_utc();
-    let method = verify::authenticate(
-        auth,
-        &presented,
-        target.secret.as_ref(),
-        target.allow_unsigned && shared.unsigned_permitted,
-        now.unix_timestamp(),
-        shared.settings.timestamp_tolerance,
-    )
-    .map_err(IngestError::Unauthorized)?;
+    let method = authenticate(shared, target.as_deref(), &presented, now.unix_timestamp())
+        .map_err(IngestError::Unauthorized)?;
+    let target = target.ok_or(IngestError::Unauthorized(Rejection::UnknownIntegration))?;
+    let auth = verify::for_vendor(target.vendor);
 
     let delivery_id = auth.delivery_id(&presented);
     let event = event(&target, delivery_id, headers, &body, now);
@@ -168,6 +174,97 @@ async fn handle(
         method,
         duplicate: published.duplicate,
     })
+}
+
+/// The id a malformed integration id is looked up as: the nil UUID, which no integration has.
+fn nobody() -> IntegrationId {
+    "00000000-0000-0000-0000-000000000000"
+        .parse()
+        .expect("the nil UUID is an id")
+}
+
+/// The body, refused with 413 from `Content-Length` before any of it is read when the sender
+/// declares too much, and with 408 when it does not arrive within `body_read_timeout`.
+async fn read_body(
+    settings: &IngestSettings,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, IngestError> {
+    let limit = settings.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(IngestError::TooLarge { limit });
+    }
+    let content_type = headers.get(header::CONTENT_TYPE).map_or(0, |v| v.len());
+    if content_type > crate::limits::MAX_CONTENT_TYPE {
+        return Err(IngestError::BadBody(format!(
+            "the Content-Type header is {content_type} bytes long; at most {} are accepted",
+            crate::limits::MAX_CONTENT_TYPE
+        )));
+    }
+    let read = tokio::time::timeout(
+        settings.body_read_timeout,
+        axum::body::to_bytes(body, limit),
+    );
+    match read.await {
+        Err(_) => Err(IngestError::BodyTimeout(settings.body_read_timeout)),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(err)) => {
+            let over = std::error::Error::source(&err)
+                .is_some_and(|e| e.is::<http_body_util::LengthLimitError>());
+            Err(if over {
+                IngestError::TooLarge { limit }
+            } else {
+                IngestError::BadBody(err.to_string())
+            })
+        }
+    }
+}
+
+/// Checks the delivery's credentials with every vendor's verifier: the target's own against its
+/// secret, every other (and all of them when there is no target: an unknown, deleted, inactive
+/// or malformed id) against the dummy secret. So a refusal does the same work whatever the id
+/// names, and its timing tells nothing about which integrations exist; the work depends on the
+/// request alone. The target's verifier decides.
+fn authenticate(
+    shared: &Shared,
+    target: Option<&Target>,
+    presented: &Presented<'_>,
+    now_unix: i64,
+) -> Result<Method, Rejection> {
+    let tolerance = shared.settings.timestamp_tolerance;
+    let mut decided = Err(Rejection::UnknownIntegration);
+    for &vendor in Vendor::ALL {
+        let auth = verify::for_vendor(vendor);
+        shared.verifier_runs.fetch_add(1, Ordering::Relaxed);
+        let Some(target) = target.filter(|t| t.vendor == vendor) else {
+            let outcome = auth.check(presented, Some(&shared.dummy_secret), now_unix, tolerance);
+            std::hint::black_box(outcome).ok();
+            continue;
+        };
+        let allow_unsigned = target.allow_unsigned && shared.unsigned_permitted;
+        decided = match &target.secret {
+            Some(secret) => verify::authenticate(
+                auth,
+                presented,
+                Some(secret),
+                allow_unsigned,
+                now_unix,
+                tolerance,
+            ),
+            // Without a secret only an unsigned delivery may pass; presented credentials are
+            // still checked (against the dummy) so this refusal costs the same as the others.
+            None => match auth.check(presented, Some(&shared.dummy_secret), now_unix, tolerance) {
+                Ok(None) if allow_unsigned => Ok(Method::Unsigned),
+                Ok(None) => Err(Rejection::MissingCredentials),
+                _ => Err(Rejection::NoSecret),
+            },
+        };
+    }
+    decided
 }
 
 /// The event for a verified delivery. Its id is the integration plus the sender's delivery id

@@ -5,4 +5,6 @@ mod fuzz;
 use lockstep_testkit::nats_server;
 mod receive;
 mod resilience;
+mod slow;
 mod support;
+mod timing;

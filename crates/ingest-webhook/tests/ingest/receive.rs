@@ -294,20 +294,37 @@ async fn jira_deliveries_authenticate_by_hub_signature_or_query_token() {
 }
 
 #[tokio::test]
-async fn bodies_over_one_mebibyte_get_413_and_health_endpoints_answer() {
+async fn a_body_at_exactly_the_limit_is_stored_and_one_byte_more_gets_413() {
     let (_db, _nats, bus, id, app) = setup(
         Vendor::ServiceNow,
         IntegrationSettings::default(),
         "production",
     )
     .await;
-    let big = vec![b'x'; 1024 * 1024 + 1];
-    let resp = signed(http().post(app.url(id)), SECRET, "big", now(), &big)
+    let limit = lockstep_ingest_webhook::config::DEFAULT_MAX_BODY_BYTES;
+    assert_eq!(limit, 1024 * 1024 - 8 * 1024, "the limit README.md states");
+    let over = vec![b'x'; limit + 1];
+    let resp = signed(http().post(app.url(id)), SECRET, "big", now(), &over)
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 413);
     assert!(webhook_messages(&bus, "probe").await.is_empty());
+    let at_limit = vec![b'x'; limit];
+    let resp = signed(
+        http().post(app.url(id)),
+        SECRET,
+        "at-limit",
+        now(),
+        &at_limit,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 202, "{:?}", resp.text().await);
+    let stored = stored_deliveries(&bus, "probe-2").await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].delivery.body.len(), limit);
     for path in ["healthz", "readyz"] {
         let resp = http()
             .get(format!("http://{}/{path}", app.admin))

@@ -71,6 +71,8 @@ pub struct Running {
     pub admin: SocketAddr,
     pub shutdown: Shutdown,
     pub task: JoinHandle<Result<(), lockstep_ingest_webhook::IngestError>>,
+    /// Vendor verifier runs since start (`App::verifier_runs`).
+    pub verifier_runs: Box<dyn Fn() -> u64 + Send + Sync>,
 }
 
 impl Running {
@@ -101,6 +103,7 @@ pub async fn start(config: Config, store: &Store, bus: &Bus) -> Running {
     .unwrap();
     let base = format!("http://{}", app.local_addr());
     let admin = app.admin_addr();
+    let verifier_runs = Box::new(app.verifier_runs());
     let shutdown = Shutdown::new();
     let task = tokio::spawn(app.run(shutdown.clone()));
     Running {
@@ -108,6 +111,7 @@ pub async fn start(config: Config, store: &Store, bus: &Bus) -> Running {
         admin,
         shutdown,
         task,
+        verifier_runs,
     }
 }
 

@@ -1,0 +1,119 @@
+//! The receiver's HTTP server, hardened against slow and idle clients (anyone may connect: the
+//! URL is public and nothing is authenticated before a request's head and body are in).
+//!
+//! - a request's head must arrive within `header_read_timeout` (hyper closes the connection
+//!   otherwise; an idle keep-alive connection is closed after the same time);
+//! - its body within `body_read_timeout` (enforced by the handler, which answers 408);
+//! - at most `max_connections` connections are open; past it nothing more is accepted until one
+//!   closes, so the operating system's backlog holds the rest;
+//! - at shutdown, no new connection is accepted, idle ones are closed, requests in flight get
+//!   `shutdown_drain` to finish, and whatever is still open then is closed.
+//!
+//! HTTP/1.1 only: vendors deliver webhooks over HTTP/1.1, and hyper's head timeout exists for
+//! HTTP/1 only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use lockstep_platform::Shutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tower::ServiceExt as _;
+
+/// The server's bounds (from `[ingest]`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServeLimits {
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+    pub shutdown_drain: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown`, then drains as described above. Returns how
+/// many connections were still open when the drain time ran out (and were closed).
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ServeLimits,
+    shutdown: Shutdown,
+) -> usize {
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let (closing, closing_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = shutdown.cancelled() => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        // Reap finished connections so the set holds only open ones.
+        while connections.try_join_next().is_some() {}
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let router = router.clone();
+            async move { router.oneshot(request.map(axum::body::Body::new)).await }
+        });
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let mut closing = closing_rx.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => log_end(result),
+                () = async { drop(closing.wait_for(|closing| *closing).await) } => {
+                    // Closes at once when idle, after the response in flight otherwise.
+                    connection.as_mut().graceful_shutdown();
+                    log_end(connection.await);
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = closing.send(true);
+    let open = connections.len();
+    let drained = tokio::time::timeout(limits.shutdown_drain, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_ok() {
+        tracing::info!(
+            connections = open,
+            "every connection finished before shutdown"
+        );
+        return 0;
+    }
+    let cut = connections.len();
+    tracing::warn!(
+        connections = cut,
+        drain = ?limits.shutdown_drain,
+        "closing connections still open after the shutdown drain"
+    );
+    connections.shutdown().await;
+    cut
+}
+
+fn log_end(result: Result<(), hyper::Error>) {
+    if let Err(err) = result {
+        // Head timeouts, resets and malformed requests: the client's doing, not ours.
+        tracing::debug!(error = %err, "connection ended with an error");
+    }
+}
