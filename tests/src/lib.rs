@@ -27,7 +27,8 @@ pub const SECRET: &str = "whsec_c3RvcmllcyBzaGFyZWQgd2ViaG9vayBzZWNyZXQh";
 
 pub struct InboundLoop {
     pub db: TestDb,
-    pub nats: TestNats,
+    /// The shared test NATS, unless the loop runs on a private server ([`Self::start_with`]).
+    pub nats: Option<TestNats>,
     pub bus: Bus,
     pub sim: SimHandle,
     pub tenant: TenantId,
@@ -41,10 +42,26 @@ pub struct InboundLoop {
 impl InboundLoop {
     /// Everything running; the emulator has no webhook target yet (see [`Self::sign_webhooks`]).
     pub async fn start(auto_close: bool) -> anyhow::Result<Self> {
+        Self::start_with(auto_close, None, &[]).await
+    }
+
+    /// As [`Self::start`], on `private` (a nats-server the story freezes or restarts) when given,
+    /// with `ingest_env` (`LOCKSTEP_INGEST__…` settings) for ingest-webhook.
+    pub async fn start_with(
+        auto_close: bool,
+        private: Option<&nats_server::NatsServer>,
+        ingest_env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         lockstep_platform::install_crypto_provider();
         let db = TestDb::try_new().await?;
-        let nats = TestNats::try_new().await?;
-        let bus = Bus::from_client(nats.client().clone(), nats.prefix())?;
+        let (nats, bus) = match private {
+            Some(server) => (None, Bus::connect(&server.url(), "lockstep").await?),
+            None => {
+                let nats = TestNats::try_new().await?;
+                let bus = Bus::from_client(nats.client().clone(), nats.prefix())?;
+                (Some(nats), bus)
+            }
+        };
         let store = db.store().clone();
         let keyring = Arc::new(Keyring::new("stories", &[42u8; 32])?);
         let tenant = store.tenants().create("Acme").await?.id;
@@ -93,7 +110,7 @@ impl InboundLoop {
             lockstep_platform::config::load_with_env(
                 lockstep_ingest_webhook::config::DEFAULTS,
                 None,
-                env(&[]),
+                env(ingest_env),
             )?;
         let ingest = lockstep_ingest_webhook::App::build(
             ingest_config,

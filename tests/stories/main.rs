@@ -2,6 +2,7 @@
 //! ingest-webhook, JetStream and sync-applier into PostgreSQL; when the webhook is lost, the
 //! poller brings the change instead (`poll`).
 
+mod hardening;
 mod poll;
 
 use std::time::Duration;

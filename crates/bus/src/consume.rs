@@ -207,6 +207,8 @@ impl Delivery {
     ) -> Result<(), BusError> {
         let mut headers = HeaderMap::new();
         headers.insert("Lockstep-Event", E::KIND);
+        // Names the delivery even when its copy has to be cut to fit.
+        headers.insert("Lockstep-Event-Id", header_text(event.event_id(), 256));
         let id = format!("dl-{}-{}-{part}", consumer, self.stream_sequence());
         self.publish_dead_letter(
             bus,
@@ -234,9 +236,17 @@ impl Delivery {
         payload: bytes::Bytes,
     ) -> Result<(), BusError> {
         let subject = bus.subjects().dead_letter(consumer);
-        headers.insert("Lockstep-Dead-Letter-Reason", reason);
+        headers.insert(
+            "Lockstep-Dead-Letter-Reason",
+            header_text(reason, MAX_REASON),
+        );
         headers.insert("Lockstep-Original-Subject", self.subject());
+        headers.insert(
+            "Lockstep-Original-Sequence",
+            self.stream_sequence().to_string(),
+        );
         headers.insert(async_nats::header::NATS_MESSAGE_ID, id);
+        let payload = fit_dead_letter(&mut headers, payload, bus.client().max_payload());
         let publish_err = |e: Box<dyn std::error::Error + Send + Sync>| BusError::Publish {
             subject: subject.clone(),
             source: e,
@@ -255,5 +265,116 @@ impl Delivery {
             sequence: self.stream_sequence(),
             source: e,
         }
+    }
+}
+
+/// The longest dead-letter reason kept, in bytes.
+const MAX_REASON: usize = 1024;
+
+/// `text` as a header value: control characters (which would break NATS's header framing)
+/// become spaces, and it is cut to at most `max` bytes at a character boundary.
+fn header_text(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end]
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Bytes `headers` take on the wire, as NATS counts them against max_payload: "NATS/1.0\r\n",
+/// "<name>: <value>\r\n" each, then "\r\n".
+fn headers_len(headers: &HeaderMap) -> usize {
+    let entries: usize = headers
+        .iter()
+        .flat_map(|(name, values)| {
+            let name: &str = name.as_ref();
+            values
+                .iter()
+                .map(move |v| name.len() + 2 + v.as_str().len() + 2)
+        })
+        .sum();
+    10 + entries + 2
+}
+
+/// A dead letter must always be storable, or the message it stands for can be neither applied
+/// nor dead-lettered. When `payload` and `headers` together exceed `max_payload`, the payload is
+/// cut to fit, and two headers keep what was cut: its original length and its SHA-256 (hex).
+fn fit_dead_letter(
+    headers: &mut HeaderMap,
+    payload: bytes::Bytes,
+    max_payload: usize,
+) -> bytes::Bytes {
+    if headers_len(headers) + payload.len() <= max_payload {
+        return payload;
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, &payload);
+    headers.insert(
+        "Lockstep-Dead-Letter-Original-Length",
+        payload.len().to_string(),
+    );
+    headers.insert("Lockstep-Dead-Letter-Sha256", hex::encode(digest));
+    let keep = max_payload.saturating_sub(headers_len(headers));
+    payload.slice(..keep.min(payload.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(reason: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("Lockstep-Event", "webhook_received");
+        headers.insert(
+            "Lockstep-Dead-Letter-Reason",
+            header_text(reason, MAX_REASON),
+        );
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, "dl-sync-applier-7-0");
+        headers
+    }
+
+    #[test]
+    fn a_dead_letter_that_fits_is_left_whole() {
+        let mut h = headers("bad body");
+        let payload = bytes::Bytes::from(vec![7u8; 1000]);
+        let out = fit_dead_letter(&mut h, payload.clone(), 1024 * 1024);
+        assert_eq!(out, payload);
+        assert!(h.get("Lockstep-Dead-Letter-Sha256").is_none());
+    }
+
+    #[test]
+    fn a_dead_letter_too_large_is_cut_to_fit_and_keeps_its_length_and_digest() {
+        let max = 1024 * 1024;
+        let mut h = headers(&"a long reason\r\n".repeat(500));
+        let payload = bytes::Bytes::from(vec![7u8; max]);
+        let out = fit_dead_letter(&mut h, payload.clone(), max);
+        assert!(headers_len(&h) + out.len() <= max);
+        assert!(
+            out.len() > max - 4096,
+            "keeps as much as fits: {}",
+            out.len()
+        );
+        assert_eq!(out[..], payload[..out.len()]);
+        assert_eq!(
+            h.get("Lockstep-Dead-Letter-Original-Length")
+                .unwrap()
+                .as_str(),
+            max.to_string()
+        );
+        let digest = hex::encode(ring::digest::digest(&ring::digest::SHA256, &payload));
+        assert_eq!(
+            h.get("Lockstep-Dead-Letter-Sha256").unwrap().as_str(),
+            digest
+        );
+        let reason = h.get("Lockstep-Dead-Letter-Reason").unwrap().as_str();
+        assert!(reason.len() <= MAX_REASON && !reason.contains(['\r', '\n']));
+    }
+
+    #[test]
+    fn reasons_are_cut_at_a_character_boundary() {
+        assert_eq!(header_text("ééé", 3), "é");
+        assert_eq!(header_text("a\u{7}b", 10), "a b");
     }
 }
