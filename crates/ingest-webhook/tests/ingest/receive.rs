@@ -365,3 +365,27 @@ async fn without_a_stream_to_store_in_the_answer_is_503_with_retry_after() {
     assert_eq!(resp.headers()["retry-after"], "5");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_body_limit_that_would_not_fit_nats_refuses_to_start_naming_the_key() {
+    let db = TestDb::new().await;
+    let nats = TestNats::new().await;
+    let bus = Bus::from_client(nats.client().clone(), nats.prefix()).unwrap();
+    let max_payload = bus.client().max_payload().to_string();
+    let config = config(
+        &db,
+        "production",
+        &[("LOCKSTEP_INGEST__MAX_BODY_BYTES", max_payload.as_str())],
+    );
+    let deps = lockstep_ingest_webhook::Deps {
+        store: db.store().clone(),
+        bus,
+        keyring: keyring(),
+    };
+    let Err(err) = lockstep_ingest_webhook::App::build(config, deps).await else {
+        panic!("started with a body limit as large as max_payload");
+    };
+    let message = err.to_string();
+    assert!(message.contains("ingest.max_body_bytes"), "{message}");
+    assert!(message.contains("max_payload"), "{message}");
+}

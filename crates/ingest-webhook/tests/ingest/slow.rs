@@ -187,3 +187,23 @@ async fn shutdown_with_slow_clients_connected_ends_within_the_drain_time() {
     until_closed(&mut slow_body).await;
     until_closed(&mut half).await;
 }
+
+#[tokio::test]
+async fn a_chunked_body_that_outgrows_the_limit_is_refused_413() {
+    let (_db, _nats, id, app) = setup(&[("LOCKSTEP_INGEST__MAX_BODY_BYTES", "100")]).await;
+    let mut client = connect(&app).await;
+    let chunk = "x".repeat(200);
+    client
+        .write_all(
+            format!(
+                "POST /v1/webhooks/{id} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+                chunk.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let answer = until_closed(&mut client).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    app.stop().await;
+}
