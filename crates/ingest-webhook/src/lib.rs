@@ -5,9 +5,13 @@
 //! 202 only after JetStream acknowledged it. The sync-applier gives it meaning.
 //!
 //! Answers: 202 stored (or already stored), 401 for every authentication failure including an
-//! unknown or inactive integration, 413 over the body limit, 429 when too many deliveries are in
-//! flight, 503 when JetStream (or the database) cannot be reached — the latter two with
-//! `Retry-After`, so the vendor retries and an acknowledged delivery is never lost.
+//! unknown or inactive integration (each doing the same verification work), 413 over the body
+//! limit (which leaves room for the envelope within NATS's max_payload, see [`limits`]), 408 for a
+//! body that does not arrive in time, 429 when too many deliveries are in flight, 503 when storing
+//! is not confirmed (JetStream or the database unreachable, or the acknowledgement late: the
+//! delivery may still be stored, and a retry never applies twice) — the latter two with
+//! `Retry-After`, so the vendor retries and an acknowledged delivery is never lost. Slow and idle
+//! clients are cut off by the server in `serve`.
 
 mod app;
 pub mod config;
