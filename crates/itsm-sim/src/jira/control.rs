@@ -22,11 +22,17 @@ use super::{JReq, Jira, JiraSettings, Version};
 
 pub fn router(j: Arc<Jira>) -> Router {
     Router::new()
-        .route("/_sim/jira/settings", get(get_settings).patch(patch_settings))
+        .route(
+            "/_sim/jira/settings",
+            get(get_settings).patch(patch_settings),
+        )
         .route("/_sim/jira/rate-limits", get(get_limits).put(put_limits))
         .route("/_sim/jira/users", get(users).post(add_users))
         .route("/_sim/jira/projects", get(projects).post(add_project))
-        .route("/_sim/jira/projects/{key}/workflow", put(set_project_workflow))
+        .route(
+            "/_sim/jira/projects/{key}/workflow",
+            put(set_project_workflow),
+        )
         .route("/_sim/jira/workflows", get(workflows))
         .route("/_sim/jira/workflows/{name}", put(put_workflow))
         .route("/_sim/jira/oauth/codes", post(oauth_code))
@@ -68,7 +74,10 @@ async fn get_limits(State(j): S) -> Json<Vec<JiraRateLimit>> {
     Json(j.limits.list())
 }
 
-async fn put_limits(State(j): S, Json(rules): Json<Vec<JiraRateLimit>>) -> Json<Vec<JiraRateLimit>> {
+async fn put_limits(
+    State(j): S,
+    Json(rules): Json<Vec<JiraRateLimit>>,
+) -> Json<Vec<JiraRateLimit>> {
     j.limits.set(rules);
     Json(j.limits.list())
 }
@@ -99,13 +108,19 @@ async fn projects(State(j): S) -> Json<Vec<Project>> {
 async fn add_project(State(j): S, Json(mut p): Json<Project>) -> Response {
     let mut db = j.db.write();
     if p.key.is_empty() || db.project(&p.key).is_some() {
-        return err(StatusCode::BAD_REQUEST, "a new, non-empty project key is required");
+        return err(
+            StatusCode::BAD_REQUEST,
+            "a new, non-empty project key is required",
+        );
     }
     if p.workflow.is_empty() {
         p.workflow = super::seed::DEFAULT_WORKFLOW.into();
     }
     if !db.workflows.contains_key(&p.workflow) {
-        return err(StatusCode::BAD_REQUEST, format!("no workflow named '{}'", p.workflow));
+        return err(
+            StatusCode::BAD_REQUEST,
+            format!("no workflow named '{}'", p.workflow),
+        );
     }
     if p.issue_types.is_empty() {
         p.issue_types = vec!["10001".into(), "10002".into(), "10003".into()];
@@ -128,13 +143,23 @@ async fn workflows(State(j): S) -> Json<Vec<Workflow>> {
 }
 
 /// Creates or replaces a workflow; every status it names must exist and the initial one be listed.
-async fn put_workflow(State(j): S, Path(name): Path<String>, Json(mut w): Json<Workflow>) -> Response {
+async fn put_workflow(
+    State(j): S,
+    Path(name): Path<String>,
+    Json(mut w): Json<Workflow>,
+) -> Response {
     let mut db = j.db.write();
     w.name = name.clone();
     let known = |s: &String| db.status(s).is_some();
-    let targets_ok = w.transitions.iter().all(|t| known(&t.to) && t.from.iter().all(known));
+    let targets_ok = w
+        .transitions
+        .iter()
+        .all(|t| known(&t.to) && t.from.iter().all(known));
     if !w.statuses.iter().all(known) || !w.statuses.contains(&w.initial) || !targets_ok {
-        return err(StatusCode::BAD_REQUEST, "every status must exist and the initial status be listed");
+        return err(
+            StatusCode::BAD_REQUEST,
+            "every status must exist and the initial status be listed",
+        );
     }
     db.workflows.insert(name, w.clone());
     Json(w).into_response()
@@ -145,12 +170,23 @@ struct WorkflowRef {
     workflow: String,
 }
 
-async fn set_project_workflow(State(j): S, Path(key): Path<String>, Json(r): Json<WorkflowRef>) -> Response {
+async fn set_project_workflow(
+    State(j): S,
+    Path(key): Path<String>,
+    Json(r): Json<WorkflowRef>,
+) -> Response {
     let mut db = j.db.write();
     if !db.workflows.contains_key(&r.workflow) {
-        return err(StatusCode::BAD_REQUEST, format!("no workflow named '{}'", r.workflow));
+        return err(
+            StatusCode::BAD_REQUEST,
+            format!("no workflow named '{}'", r.workflow),
+        );
     }
-    match db.projects.iter_mut().find(|p| p.key.eq_ignore_ascii_case(&key)) {
+    match db
+        .projects
+        .iter_mut()
+        .find(|p| p.key.eq_ignore_ascii_case(&key))
+    {
         Some(p) => {
             p.workflow = r.workflow;
             Json(p.clone()).into_response()
@@ -172,7 +208,10 @@ async fn oauth_code(State(j): S, Json(r): Json<CodeRequest>) -> Response {
     if j.db.read().user(&r.account_id).is_none() {
         return err(StatusCode::BAD_REQUEST, "unknown account_id");
     }
-    let code = j.oauth.lock().issue_code(&r.client_id, &r.account_id, &r.scopes);
+    let code = j
+        .oauth
+        .lock()
+        .issue_code(&r.client_id, &r.account_id, &r.scopes);
     Json(json!({"code": code})).into_response()
 }
 
@@ -228,14 +267,21 @@ async fn act(State(j): S, Json(a): Json<JiraAct>) -> Response {
     }
     let req = JReq {
         method,
-        segs: a.path.trim_matches('/').split('/').map(String::from).collect(),
+        segs: a
+            .path
+            .trim_matches('/')
+            .split('/')
+            .map(String::from)
+            .collect(),
         version: Version::V3,
         query: a.query.into_iter().collect(),
         headers,
         body: a.body.map(|b| b.to_string().into()).unwrap_or_default(),
     };
     let resp = j.handle(req).await;
-    let body = resp.body.or_else(|| resp.raw.map(|(t, _)| Value::String(t)));
+    let body = resp
+        .body
+        .or_else(|| resp.raw.map(|(t, _)| Value::String(t)));
     Json(json!({"status": resp.status.as_u16(), "body": body})).into_response()
 }
 

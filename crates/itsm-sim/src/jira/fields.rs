@@ -50,7 +50,13 @@ fn ref_of<'a>(v: &'a Value, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| v.get(*k).and_then(Value::as_str))
 }
 
-fn item(field: &str, from: Option<String>, from_s: Option<String>, to: Option<String>, to_s: Option<String>) -> ChangeItem {
+fn item(
+    field: &str,
+    from: Option<String>,
+    from_s: Option<String>,
+    to: Option<String>,
+    to_s: Option<String>,
+) -> ChangeItem {
     ChangeItem {
         field: field.into(),
         field_id: field.into(),
@@ -70,7 +76,12 @@ pub struct Input<'a> {
 
 impl Input<'_> {
     /// Applies `fields` to `issue`, collecting per-field errors and the change items.
-    pub fn apply(&self, fields: &Map<String, Value>, issue: &mut Issue, errors: &mut FieldErrors) -> Vec<ChangeItem> {
+    pub fn apply(
+        &self,
+        fields: &Map<String, Value>,
+        issue: &mut Issue,
+        errors: &mut FieldErrors,
+    ) -> Vec<ChangeItem> {
         let on_screen = screen(self.db, self.project, self.subtask);
         let mut changes = Vec::new();
         for (name, value) in fields {
@@ -92,16 +103,25 @@ impl Input<'_> {
         changes
     }
 
-    fn apply_one(&self, name: &str, v: &Value, i: &mut Issue) -> Result<Option<ChangeItem>, String> {
+    fn apply_one(
+        &self,
+        name: &str,
+        v: &Value,
+        i: &mut Issue,
+    ) -> Result<Option<ChangeItem>, String> {
         let db = self.db;
         match name {
             "summary" => {
-                let s = v.as_str().filter(|s| !s.trim().is_empty()).ok_or("You must specify a summary of the issue.")?;
+                let s = v
+                    .as_str()
+                    .filter(|s| !s.trim().is_empty())
+                    .ok_or("You must specify a summary of the issue.")?;
                 if s.len() > 255 {
                     return Err("Summary must be less than 255 characters.".into());
                 }
                 let old = std::mem::replace(&mut i.summary, s.to_string());
-                Ok((old != i.summary).then(|| item("summary", None, Some(old), None, Some(i.summary.clone()))))
+                Ok((old != i.summary)
+                    .then(|| item("summary", None, Some(old), None, Some(i.summary.clone()))))
             }
             "description" => {
                 let new = match (self.version, v) {
@@ -115,28 +135,53 @@ impl Input<'_> {
                 };
                 let old = std::mem::replace(&mut i.description, new);
                 let text = |d: &Option<Value>| d.as_ref().map(adf::to_text);
-                Ok((old != i.description).then(|| item("description", None, text(&old), None, text(&i.description))))
+                Ok((old != i.description)
+                    .then(|| item("description", None, text(&old), None, text(&i.description))))
             }
             "priority" => {
-                let r = ref_of(v, &["id", "name"]).ok_or("Specify the Priority (id or name) in the proper format")?;
-                let p = db.priorities.iter().find(|p| p.id == r || p.name.eq_ignore_ascii_case(r))
+                let r = ref_of(v, &["id", "name"])
+                    .ok_or("Specify the Priority (id or name) in the proper format")?;
+                let p = db
+                    .priorities
+                    .iter()
+                    .find(|p| p.id == r || p.name.eq_ignore_ascii_case(r))
                     .filter(|p| self.project.priorities.contains(&p.id))
-                    .ok_or_else(|| format!("The priority selected is invalid."))?;
+                    .ok_or_else(|| "The priority selected is invalid.".to_string())?;
                 let old = std::mem::replace(&mut i.priority_id, p.id.clone());
                 let name_of = |id: &str| db.priority(id).map(|p| p.name.clone());
-                Ok((old != i.priority_id).then(|| item("priority", Some(old.clone()), name_of(&old), Some(p.id.clone()), Some(p.name.clone()))))
+                Ok((old != i.priority_id).then(|| {
+                    item(
+                        "priority",
+                        Some(old.clone()),
+                        name_of(&old),
+                        Some(p.id.clone()),
+                        Some(p.name.clone()),
+                    )
+                }))
             }
             "labels" => {
-                let labels: Vec<String> = v.as_array().ok_or("Labels must be an array of strings")?
-                    .iter().map(|l| l.as_str().map(String::from).ok_or("Labels must be an array of strings".to_string()))
+                let labels: Vec<String> = v
+                    .as_array()
+                    .ok_or("Labels must be an array of strings")?
+                    .iter()
+                    .map(|l| {
+                        l.as_str()
+                            .map(String::from)
+                            .ok_or("Labels must be an array of strings".to_string())
+                    })
                     .collect::<Result<_, _>>()?;
                 self.set_labels(i, labels)
             }
             "components" => {
                 let mut names = Vec::new();
                 for c in v.as_array().ok_or("Components must be an array")? {
-                    let r = ref_of(c, &["name", "id"]).ok_or("Component must have a name or an id")?;
-                    let name = self.project.components.iter().find(|n| n.as_str() == r)
+                    let r =
+                        ref_of(c, &["name", "id"]).ok_or("Component must have a name or an id")?;
+                    let name = self
+                        .project
+                        .components
+                        .iter()
+                        .find(|n| n.as_str() == r)
                         .ok_or_else(|| format!("Component name '{r}' is not valid"))?;
                     names.push(name.clone());
                 }
@@ -149,19 +194,37 @@ impl Input<'_> {
                     other => {
                         let id = other.get("accountId").and_then(Value::as_str)
                             .ok_or_else(|| format!("Specify a valid value for {name} (users are referenced by accountId)"))?;
-                        db.user(id).ok_or_else(|| format!("User '{id}' does not exist."))?;
+                        db.user(id)
+                            .ok_or_else(|| format!("User '{id}' does not exist."))?;
                         Some(id.to_string())
                     }
                 };
-                let slot = if name == "assignee" { &mut i.assignee } else { &mut i.reporter };
+                let slot = if name == "assignee" {
+                    &mut i.assignee
+                } else {
+                    &mut i.reporter
+                };
                 let old = std::mem::replace(slot, new.clone());
-                let disp = |a: &Option<String>| a.as_deref().and_then(|a| db.user(a)).map(|u| u.display_name.clone());
-                Ok((old != new).then(|| item(name, old.clone(), disp(&old), new.clone(), disp(&new))))
+                let disp = |a: &Option<String>| {
+                    a.as_deref()
+                        .and_then(|a| db.user(a))
+                        .map(|u| u.display_name.clone())
+                };
+                Ok((old != new)
+                    .then(|| item(name, old.clone(), disp(&old), new.clone(), disp(&new))))
             }
             "duedate" => {
                 let d = match v {
                     Value::Null => None,
-                    Value::String(s) if time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).is_ok() => Some(s.clone()),
+                    Value::String(s)
+                        if time::Date::parse(
+                            s,
+                            time::macros::format_description!("[year]-[month]-[day]"),
+                        )
+                        .is_ok() =>
+                    {
+                        Some(s.clone())
+                    }
                     _ => return Err("Error parsing date string: use yyyy-MM-dd".into()),
                 };
                 i.duedate = d;
@@ -169,9 +232,14 @@ impl Input<'_> {
             }
             "parent" => {
                 let r = ref_of(v, &["key", "id"]).ok_or("Specify the parent issue by key or id")?;
-                let parent = db.issue_id(r).and_then(|id| db.issues.get(&id)).ok_or("Could not find issue by id or key.")?;
+                let parent = db
+                    .issue_id(r)
+                    .and_then(|id| db.issues.get(&id))
+                    .ok_or("Could not find issue by id or key.")?;
                 if parent.project_id != self.project.id {
-                    return Err("Sub-tasks must be created in the same project as the parent.".into());
+                    return Err(
+                        "Sub-tasks must be created in the same project as the parent.".into(),
+                    );
                 }
                 i.parent = Some(parent.id);
                 Ok(None)
@@ -180,15 +248,29 @@ impl Input<'_> {
         }
     }
 
-    fn apply_custom(&self, id: &str, v: &Value, i: &mut Issue) -> Result<Option<ChangeItem>, String> {
+    fn apply_custom(
+        &self,
+        id: &str,
+        v: &Value,
+        i: &mut Issue,
+    ) -> Result<Option<ChangeItem>, String> {
         let def = self.db.field(id).ok_or_else(|| not_on_screen(id))?;
         let value = match (def.schema_type.as_str(), v) {
             (_, Value::Null) => Value::Null,
             ("string", Value::String(_)) => v.clone(),
             ("option", o) => {
-                let r = ref_of(o, &["value", "id"]).ok_or_else(|| format!("Specify a valid 'id' or 'name' for {}", def.name))?;
-                let pos = def.options.iter().position(|x| x == r)
-                    .or_else(|| r.parse::<usize>().ok().and_then(|n| n.checked_sub(10100)).filter(|n| *n < def.options.len()))
+                let r = ref_of(o, &["value", "id"])
+                    .ok_or_else(|| format!("Specify a valid 'id' or 'name' for {}", def.name))?;
+                let pos = def
+                    .options
+                    .iter()
+                    .position(|x| x == r)
+                    .or_else(|| {
+                        r.parse::<usize>()
+                            .ok()
+                            .and_then(|n| n.checked_sub(10100))
+                            .filter(|n| *n < def.options.len())
+                    })
                     .ok_or_else(|| format!("Option value '{r}' is not valid"))?;
                 serde_json::json!({"id": (10100 + pos).to_string(), "value": def.options[pos]})
             }
@@ -202,14 +284,31 @@ impl Input<'_> {
         };
         let old_s = old.as_ref().and_then(s);
         let new_s = s(&value);
-        Ok((old_s != new_s).then(|| ChangeItem { field: def.name.clone(), ..item(id, None, old_s, None, new_s) }))
+        Ok((old_s != new_s).then(|| ChangeItem {
+            field: def.name.clone(),
+            ..item(id, None, old_s, None, new_s)
+        }))
     }
 
-    pub fn set_labels(&self, i: &mut Issue, labels: Vec<String>) -> Result<Option<ChangeItem>, String> {
+    pub fn set_labels(
+        &self,
+        i: &mut Issue,
+        labels: Vec<String>,
+    ) -> Result<Option<ChangeItem>, String> {
         if let Some(bad) = labels.iter().find(|l| l.contains(' ')) {
-            return Err(format!("The label '{bad}' contains spaces which is invalid."));
+            return Err(format!(
+                "The label '{bad}' contains spaces which is invalid."
+            ));
         }
         let old = std::mem::replace(&mut i.labels, labels);
-        Ok((old != i.labels).then(|| item("labels", None, Some(old.join(" ")), None, Some(i.labels.join(" ")))))
+        Ok((old != i.labels).then(|| {
+            item(
+                "labels",
+                None,
+                Some(old.join(" ")),
+                None,
+                Some(i.labels.join(" ")),
+            )
+        }))
     }
 }

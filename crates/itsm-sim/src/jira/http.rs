@@ -32,7 +32,10 @@ pub fn router(jira: Arc<Jira>) -> Router {
 fn into_response(r: JResp) -> Response {
     let (body, ct) = match (&r.raw, &r.body) {
         (Some((text, ct)), _) => (Body::from(text.clone()), Some(*ct)),
-        (None, Some(v)) => (Body::from(v.to_string()), Some("application/json;charset=UTF-8")),
+        (None, Some(v)) => (
+            Body::from(v.to_string()),
+            Some("application/json;charset=UTF-8"),
+        ),
         (None, None) => (Body::empty(), None),
     };
     let mut resp = Response::new(body);
@@ -54,7 +57,12 @@ async fn read(req: Request) -> Result<(http::request::Parts, axum::body::Bytes),
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
-        .map_err(|_| JiraError::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large."))?;
+        .map_err(|_| {
+            JiraError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The request body is too large.",
+            )
+        })?;
     Ok((parts, bytes))
 }
 
@@ -135,7 +143,12 @@ async fn token(State(j): State<Arc<Jira>>, req: Request) -> Response {
     };
     let parsed: Value = serde_json::from_slice(&body).unwrap_or_else(|_| {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-        Value::Object(pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+        Value::Object(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        )
     });
     let now = j.clock.unix();
     let (status, v) = j.oauth.lock().token_endpoint(&parsed, now);
@@ -172,8 +185,14 @@ mod tests {
     #[test]
     fn splits_versions_and_the_gateway_prefix() {
         let (v, s) = split("/rest/api/3/issue/SEC-1").expect("v3");
-        assert_eq!((v, s), (Version::V3, vec!["issue".to_string(), "SEC-1".into()]));
-        assert_eq!(split("/rest/api/latest/myself").map(|x| x.0), Some(Version::V2));
+        assert_eq!(
+            (v, s),
+            (Version::V3, vec!["issue".to_string(), "SEC-1".into()])
+        );
+        assert_eq!(
+            split("/rest/api/latest/myself").map(|x| x.0),
+            Some(Version::V2)
+        );
         let gw = format!("/ex/jira/{CLOUD_ID}/rest/api/3/myself");
         assert_eq!(split(&gw).map(|x| x.1), Some(vec!["myself".to_string()]));
         assert!(split("/ex/jira/other/rest/api/3/myself").is_none());

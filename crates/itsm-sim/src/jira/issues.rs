@@ -4,13 +4,14 @@ use http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
+use super::comments::{add_comment_to, body_of};
 use super::db::JiraDb;
 use super::errors::{JResult, JiraError};
 use super::fields::{FieldErrors, Input};
 use super::hooks::{self, IssueEvent};
-use super::model::{ChangeItem, Comment, History, Issue, Link, Perm};
+use super::model::{ChangeItem, History, Issue, Perm};
 use super::render::{self, FieldSel, IssueView, api};
-use super::{JReq, JResp, Jira, Version, adf};
+use super::{JReq, JResp, Jira, Version};
 
 /// The issue by id or key if the caller may browse it; Jira's one 404 otherwise.
 pub fn visible(db: &JiraDb, caller: &Caller, key: &str) -> JResult<u64> {
@@ -23,17 +24,29 @@ pub fn visible(db: &JiraDb, caller: &Caller, key: &str) -> JResult<u64> {
         .ok_or_else(JiraError::issue_not_found)
 }
 
-fn require(db: &JiraDb, caller: &Caller, id: u64, perm: Perm, what: &str) -> JResult<()> {
-    let project = db.issues.get(&id).map(|i| i.project_id.clone()).unwrap_or_default();
+pub(super) fn require(
+    db: &JiraDb,
+    caller: &Caller,
+    id: u64,
+    perm: Perm,
+    what: &str,
+) -> JResult<()> {
+    let project = db
+        .issues
+        .get(&id)
+        .map(|i| i.project_id.clone())
+        .unwrap_or_default();
     if db.may(&caller.account_id, &project, perm) {
         Ok(())
     } else {
-        Err(JiraError::forbidden(format!("You do not have permission to {what} this issue.")))
+        Err(JiraError::forbidden(format!(
+            "You do not have permission to {what} this issue."
+        )))
     }
 }
 
 /// `{"id": "10000"}`, `{"id": 10000}`, `{"key": "SEC"}`, … as text.
-fn ref_str(v: Option<&Value>, keys: &[&str]) -> Option<String> {
+pub(super) fn ref_str(v: Option<&Value>, keys: &[&str]) -> Option<String> {
     let v = v?;
     keys.iter().find_map(|k| match v.get(*k)? {
         Value::String(s) => Some(s.clone()),
@@ -43,8 +56,18 @@ fn ref_str(v: Option<&Value>, keys: &[&str]) -> Option<String> {
 }
 
 /// Builds and stores one issue from an `IssueUpdateDetails` body; the errors are per field.
-fn create_one(j: &Jira, db: &mut JiraDb, caller: &Caller, v: Version, body: &Value) -> JResult<u64> {
-    let fields = body.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
+fn create_one(
+    j: &Jira,
+    db: &mut JiraDb,
+    caller: &Caller,
+    v: Version,
+    body: &Value,
+) -> JResult<u64> {
+    let fields = body
+        .get("fields")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let mut errors = FieldErrors::new();
     let project = ref_str(fields.get("project"), &["id", "key"])
         .and_then(|p| db.project(&p))
@@ -54,7 +77,10 @@ fn create_one(j: &Jira, db: &mut JiraDb, caller: &Caller, v: Version, body: &Val
         return Err(JiraError::fields(errors));
     };
     if !db.may(&caller.account_id, &project.id, Perm::Create) {
-        errors.insert("project".into(), "You do not have permission to create issues in this project.".into());
+        errors.insert(
+            "project".into(),
+            "You do not have permission to create issues in this project.".into(),
+        );
         return Err(JiraError::fields(errors));
     }
     let issuetype = match ref_str(fields.get("issuetype"), &["id", "name"]) {
@@ -64,16 +90,23 @@ fn create_one(j: &Jira, db: &mut JiraDb, caller: &Caller, v: Version, body: &Val
         }
         Some(r) => {
             let found = db.issue_types.iter().find(|t| {
-                (t.id == r || t.name.eq_ignore_ascii_case(&r)) && project.issue_types.contains(&t.id)
+                (t.id == r || t.name.eq_ignore_ascii_case(&r))
+                    && project.issue_types.contains(&t.id)
             });
             if found.is_none() {
-                errors.insert("issuetype".into(), "The issue type selected is invalid.".into());
+                errors.insert(
+                    "issuetype".into(),
+                    "The issue type selected is invalid.".into(),
+                );
             }
             found.cloned()
         }
     };
     let Some(wf) = db.workflows.get(&project.workflow).cloned() else {
-        return Err(JiraError::new(StatusCode::UNPROCESSABLE_ENTITY, "The project's workflow is missing."));
+        return Err(JiraError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The project's workflow is missing.",
+        ));
     };
     let now = j.clock.now();
     let mut issue = Issue {
@@ -83,7 +116,12 @@ fn create_one(j: &Jira, db: &mut JiraDb, caller: &Caller, v: Version, body: &Val
         issuetype_id: issuetype.as_ref().map(|t| t.id.clone()).unwrap_or_default(),
         summary: String::new(),
         description: None,
-        priority_id: db.priorities.iter().find(|p| p.is_default).map(|p| p.id.clone()).unwrap_or_default(),
+        priority_id: db
+            .priorities
+            .iter()
+            .find(|p| p.is_default)
+            .map(|p| p.id.clone())
+            .unwrap_or_default(),
         labels: Vec::new(),
         components: Vec::new(),
         assignee: None,
@@ -102,13 +140,24 @@ fn create_one(j: &Jira, db: &mut JiraDb, caller: &Caller, v: Version, body: &Val
         histories: Vec::new(),
     };
     let subtask = issuetype.as_ref().is_some_and(|t| t.subtask);
-    let input = Input { db, project: &project, subtask, version: v };
+    let input = Input {
+        db,
+        project: &project,
+        subtask,
+        version: v,
+    };
     input.apply(&fields, &mut issue, &mut errors);
     if issue.summary.is_empty() && !errors.contains_key("summary") {
-        errors.insert("summary".into(), "You must specify a summary of the issue.".into());
+        errors.insert(
+            "summary".into(),
+            "You must specify a summary of the issue.".into(),
+        );
     }
     if subtask && issue.parent.is_none() && !errors.contains_key("parent") {
-        errors.insert("parent".into(), "Sub-task issues must have a parent (give its key or id in 'parent').".into());
+        errors.insert(
+            "parent".into(),
+            "Sub-task issues must have a parent (give its key or id in 'parent').".into(),
+        );
     }
     for f in &project.required_fields {
         if issue.custom.get(f).is_none_or(Value::is_null) {
@@ -121,7 +170,11 @@ fn create_one(j: &Jira, db: &mut JiraDb, caller: &Caller, v: Version, body: &Val
     }
     let id = db.next_issue_id;
     db.next_issue_id += 1;
-    let p = db.projects.iter_mut().find(|p| p.id == project.id).ok_or_else(JiraError::issue_not_found)?;
+    let p = db
+        .projects
+        .iter_mut()
+        .find(|p| p.id == project.id)
+        .ok_or_else(JiraError::issue_not_found)?;
     issue.id = id;
     issue.key = format!("{}-{}", p.key, p.next_number);
     p.next_number += 1;
@@ -138,22 +191,34 @@ pub fn create(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
     let body = req.json()?;
     let mut db = j.db.write();
     let id = create_one(j, &mut db, caller, req.version, &body)?;
-    Ok(JResp::with(StatusCode::CREATED, created(j, &db, req.version, id)))
+    Ok(JResp::with(
+        StatusCode::CREATED,
+        created(j, &db, req.version, id),
+    ))
 }
 
 /// At most 50 per call; 201 when any element succeeded, 400 when all failed; `issues` holds only
 /// the successes in request order and `failedElementNumber` is the 0-based request index.
 pub fn bulk(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
     let body = req.json()?;
-    let updates = body.get("issueUpdates").and_then(Value::as_array).cloned().unwrap_or_default();
+    let updates = body
+        .get("issueUpdates")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if updates.len() > 50 {
-        return Err(JiraError::bad_request("Request can contain at most 50 issues to create."));
+        return Err(JiraError::bad_request(
+            "Request can contain at most 50 issues to create.",
+        ));
     }
     let mut db = j.db.write();
     let (mut issues, mut errors) = (Vec::new(), Vec::new());
     for (n, u) in updates.iter().enumerate() {
         let result = if j.bulk_element_fails() {
-            Err(JiraError::new(StatusCode::BAD_REQUEST, "The issue could not be created (failure injected by itsm-sim)."))
+            Err(JiraError::new(
+                StatusCode::BAD_REQUEST,
+                "The issue could not be created (failure injected by itsm-sim).",
+            ))
         } else {
             create_one(j, &mut db, caller, req.version, u)
         };
@@ -162,8 +227,15 @@ pub fn bulk(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
             Err(e) => errors.push(json!({"status": e.status.as_u16(), "failedElementNumber": n, "elementErrors": e.body()})),
         }
     }
-    let status = if issues.is_empty() && !errors.is_empty() { StatusCode::BAD_REQUEST } else { StatusCode::CREATED };
-    Ok(JResp::with(status, json!({"issues": issues, "errors": errors})))
+    let status = if issues.is_empty() && !errors.is_empty() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(JResp::with(
+        status,
+        json!({"issues": issues, "errors": errors}),
+    ))
 }
 
 pub fn get(j: &Jira, caller: &Caller, req: &JReq, key: &str) -> JResult<JResp> {
@@ -181,7 +253,13 @@ pub fn get(j: &Jira, caller: &Caller, req: &JReq, key: &str) -> JResult<JResp> {
 }
 
 /// Records a history entry and the issue's new `updated`; the caller emits the event.
-pub fn record(db: &mut JiraDb, id: u64, author: &str, items: Vec<ChangeItem>, now: time::OffsetDateTime) -> Option<History> {
+pub fn record(
+    db: &mut JiraDb,
+    id: u64,
+    author: &str,
+    items: Vec<ChangeItem>,
+    now: time::OffsetDateTime,
+) -> Option<History> {
     let hid = db.next_history_id;
     db.next_history_id += 1;
     let issue = db.issues.get_mut(&id)?;
@@ -189,18 +267,14 @@ pub fn record(db: &mut JiraDb, id: u64, author: &str, items: Vec<ChangeItem>, no
     if items.is_empty() {
         return None;
     }
-    let h = History { id: hid.to_string(), author: author.into(), created: now, items };
+    let h = History {
+        id: hid.to_string(),
+        author: author.into(),
+        created: now,
+        items,
+    };
     issue.histories.push(h.clone());
     Some(h)
-}
-
-fn body_of(v: Version, value: &Value) -> Result<Value, String> {
-    match (v, value) {
-        (Version::V3, d) if adf::is_doc(d) => Ok(d.clone()),
-        (Version::V3, _) => Err("Operation value must be an Atlassian Document (see the Atlassian Document Format)".into()),
-        (Version::V2, Value::String(s)) if !s.trim().is_empty() => Ok(adf::from_text(s)),
-        (Version::V2, _) => Err("Comment body can not be empty!".into()),
-    }
 }
 
 pub fn edit(j: &Jira, caller: &Caller, req: &JReq, key: &str) -> JResult<JResp> {
@@ -208,15 +282,30 @@ pub fn edit(j: &Jira, caller: &Caller, req: &JReq, key: &str) -> JResult<JResp> 
     let mut db = j.db.write();
     let id = visible(&db, caller, key)?;
     require(&db, caller, id, Perm::Edit, "edit")?;
-    let mut fields: Map<String, Value> = body.get("fields").and_then(Value::as_object).cloned().unwrap_or_default();
-    let update = body.get("update").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut fields: Map<String, Value> = body
+        .get("fields")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let update = body
+        .get("update")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let mut errors = FieldErrors::new();
     let mut comments = Vec::new();
-    let mut issue = db.issues.get(&id).cloned().ok_or_else(JiraError::issue_not_found)?;
+    let mut issue = db
+        .issues
+        .get(&id)
+        .cloned()
+        .ok_or_else(JiraError::issue_not_found)?;
     let mut labels = issue.labels.clone();
     for (name, ops) in &update {
         if fields.contains_key(name) {
-            errors.insert(name.clone(), format!("Field '{name}' cannot be set in both 'fields' and 'update'."));
+            errors.insert(
+                name.clone(),
+                format!("Field '{name}' cannot be set in both 'fields' and 'update'."),
+            );
             continue;
         }
         for op in ops.as_array().into_iter().flatten() {
@@ -226,28 +315,50 @@ pub fn edit(j: &Jira, caller: &Caller, req: &JReq, key: &str) -> JResult<JResp> 
                     match (verb.as_str(), one) {
                         ("add", Some(l)) if !labels.contains(&l) => labels.push(l),
                         ("remove", Some(l)) => labels.retain(|x| *x != l),
-                        ("set", _) => labels = v.as_array().into_iter().flatten().filter_map(|x| x.as_str().map(String::from)).collect(),
+                        ("set", _) => {
+                            labels = v
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|x| x.as_str().map(String::from))
+                                .collect()
+                        }
                         _ => {}
                     }
                 }
-                ("comment", Some((verb, v))) if verb == "add" => match body_of(req.version, v.get("body").unwrap_or(&Value::Null)) {
-                    Ok(b) => comments.push(b),
-                    Err(e) => {
-                        errors.insert("comment".into(), e);
+                ("comment", Some((verb, v))) if verb == "add" => {
+                    match body_of(req.version, v.get("body").unwrap_or(&Value::Null)) {
+                        Ok(b) => comments.push(b),
+                        Err(e) => {
+                            errors.insert("comment".into(), e);
+                        }
                     }
-                },
+                }
                 (_, Some((verb, v))) if verb == "set" => {
                     fields.insert(name.clone(), v.clone());
                 }
                 _ => {
-                    errors.insert(name.clone(), format!("Field '{name}': the operation is not supported by the emulator."));
+                    errors.insert(
+                        name.clone(),
+                        format!("Field '{name}': the operation is not supported by the emulator."),
+                    );
                 }
             }
         }
     }
-    let project = db.project_by_id(&issue.project_id).cloned().ok_or_else(JiraError::issue_not_found)?;
-    let subtask = db.issue_type(&issue.issuetype_id).is_some_and(|t| t.subtask);
-    let input = Input { db: &db, project: &project, subtask, version: req.version };
+    let project = db
+        .project_by_id(&issue.project_id)
+        .cloned()
+        .ok_or_else(JiraError::issue_not_found)?;
+    let subtask = db
+        .issue_type(&issue.issuetype_id)
+        .is_some_and(|t| t.subtask);
+    let input = Input {
+        db: &db,
+        project: &project,
+        subtask,
+        version: req.version,
+    };
     let mut items = input.apply(&fields, &mut issue, &mut errors);
     if update.contains_key("labels") {
         match input.set_labels(&mut issue, labels) {
@@ -265,83 +376,14 @@ pub fn edit(j: &Jira, caller: &Caller, req: &JReq, key: &str) -> JResult<JResp> 
     db.issues.insert(id, issue);
     let history = record(&mut db, id, &caller.account_id, items, now);
     if history.is_some() {
-        hooks::emit(j, &db, IssueEvent::updated(id, &caller.account_id, "issue_updated", history));
+        hooks::emit(
+            j,
+            &db,
+            IssueEvent::updated(id, &caller.account_id, "issue_updated", history),
+        );
     }
     for b in comments {
         add_comment_to(j, &mut db, id, &caller.account_id, b);
     }
     Ok(JResp::empty(StatusCode::NO_CONTENT))
-}
-
-pub fn comments(j: &Jira, caller: &Caller, req: &JReq, key: &str) -> JResult<JResp> {
-    let db = j.db.read();
-    let id = visible(&db, caller, key)?;
-    let issue = db.issues.get(&id).ok_or_else(JiraError::issue_not_found)?;
-    let tz = render::user_offset(&db, &caller.account_id);
-    let start: usize = req.param("startAt").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let max: usize = req.param("maxResults").and_then(|s| s.parse().ok()).unwrap_or(5000);
-    let all: Vec<Value> = issue.comments.iter().map(|c| render::comment(&db, &j.base_url, req.version, issue, c, tz)).collect();
-    let total = all.len();
-    let page: Vec<Value> = all.into_iter().skip(start).take(max).collect();
-    Ok(JResp::ok(json!({"startAt": start, "maxResults": max, "total": total, "comments": page})))
-}
-
-fn add_comment_to(j: &Jira, db: &mut JiraDb, id: u64, author: &str, body: Value) -> Option<Comment> {
-    let now = j.clock.now();
-    let cid = db.next_comment_id;
-    db.next_comment_id += 1;
-    let c = Comment { id: cid.to_string(), author: author.into(), body, created: now, updated: now };
-    let issue = db.issues.get_mut(&id)?;
-    issue.comments.push(c.clone());
-    issue.updated = now;
-    hooks::emit(j, db, IssueEvent::commented(id, author, c.clone()));
-    Some(c)
-}
-
-pub fn add_comment(j: &Jira, caller: &Caller, req: &JReq, key: &str) -> JResult<JResp> {
-    let body = req.json()?;
-    let mut db = j.db.write();
-    let id = visible(&db, caller, key)?;
-    require(&db, caller, id, Perm::Comment, "comment on")?;
-    let b = body_of(req.version, body.get("body").unwrap_or(&Value::Null))
-        .map_err(|e| JiraError::field(StatusCode::BAD_REQUEST, "comment", e))?;
-    let c = add_comment_to(j, &mut db, id, &caller.account_id, b).ok_or_else(JiraError::issue_not_found)?;
-    let tz = render::user_offset(&db, &caller.account_id);
-    let issue = db.issues.get(&id).ok_or_else(JiraError::issue_not_found)?;
-    Ok(JResp::with(StatusCode::CREATED, render::comment(&db, &j.base_url, req.version, issue, &c, tz)))
-}
-
-/// `POST /issueLink`: 201 with an empty body and no link id; a duplicate still "succeeds".
-pub fn link(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
-    let body = req.json()?;
-    let mut db = j.db.write();
-    let ty = ref_str(body.get("type"), &["name", "id"])
-        .and_then(|r| db.link_types.iter().find(|t| t.name.eq_ignore_ascii_case(&r) || t.id == r))
-        .map(|t| t.id.clone())
-        .ok_or_else(|| JiraError::not_found("No issue link type with name or id found."))?;
-    let end = |side: &str| -> JResult<u64> {
-        let r = ref_str(body.get(side), &["key", "id"]).ok_or_else(JiraError::issue_not_found)?;
-        let id = visible(&db, caller, &r)?;
-        let project = db.issues.get(&id).map(|i| i.project_id.clone()).unwrap_or_default();
-        if db.may(&caller.account_id, &project, Perm::Link) { Ok(id) } else { Err(JiraError::issue_not_found()) }
-    };
-    let (inward, outward) = (end("inwardIssue")?, end("outwardIssue")?);
-    let exists = db.links.iter().any(|l| l.type_id == ty && l.inward == inward && l.outward == outward);
-    if !exists {
-        let lid = db.next_link_id;
-        db.next_link_id += 1;
-        db.links.push(Link { id: lid.to_string(), type_id: ty, inward, outward });
-        let now = j.clock.now();
-        for id in [inward, outward] {
-            if let Some(i) = db.issues.get_mut(&id) {
-                i.updated = now;
-            }
-        }
-    }
-    if let Some(c) = body.get("comment").and_then(|c| c.get("body"))
-        && let Ok(b) = body_of(req.version, c)
-    {
-        add_comment_to(j, &mut db, inward, &caller.account_id, b);
-    }
-    Ok(JResp::empty(StatusCode::CREATED))
 }

@@ -37,15 +37,15 @@ pub fn myself(j: &Jira, caller: &Caller) -> JResult<JResp> {
 }
 
 pub fn user(j: &Jira, req: &JReq) -> JResult<JResp> {
-    let id = req
-        .param("accountId")
-        .ok_or_else(|| JiraError::bad_request("The accountId query parameter needs to be provided."))?;
+    let id = req.param("accountId").ok_or_else(|| {
+        JiraError::bad_request("The accountId query parameter needs to be provided.")
+    })?;
     let db = j.db.read();
     match db.user(id) {
         Some(_) => Ok(JResp::ok(render::user(&db, &j.base_url, req.version, id))),
-        None => Err(JiraError::not_found(format!(
-            "Specified user does not exist or you do not have required permissions"
-        ))),
+        None => Err(JiraError::not_found(
+            "Specified user does not exist or you do not have required permissions",
+        )),
     }
 }
 
@@ -155,10 +155,16 @@ pub fn issue_types(j: &Jira) -> JResp {
 
 pub fn link_types(j: &Jira) -> JResp {
     let db = j.db.read();
-    let list: Vec<Value> = db.link_types.iter().map(|t| json!({
-        "id": t.id, "name": t.name, "inward": t.inward, "outward": t.outward,
-        "self": format!("{}/issueLinkType/{}", api(&j.base_url, Version::V3), t.id)
-    })).collect();
+    let list: Vec<Value> = db
+        .link_types
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.id, "name": t.name, "inward": t.inward, "outward": t.outward,
+                "self": format!("{}/issueLinkType/{}", api(&j.base_url, Version::V3), t.id)
+            })
+        })
+        .collect();
     JResp::ok(json!({"issueLinkTypes": list}))
 }
 
@@ -177,7 +183,12 @@ fn project_json(db: &JiraDb, base: &str, v: Version, p: &Project) -> Value {
             .map(|t| render::issue_type(db, base, v, t))
             .collect(),
     );
-    j["components"] = json!(p.components.iter().map(|c| json!({"name": c})).collect::<Vec<_>>());
+    j["components"] = json!(
+        p.components
+            .iter()
+            .map(|c| json!({"name": c}))
+            .collect::<Vec<_>>()
+    );
     j
 }
 
@@ -196,9 +207,7 @@ pub fn project_search(j: &Jira, caller: &Caller) -> JResp {
     let JResp { body, .. } = projects(j, caller);
     let values = body.unwrap_or_default();
     let n = values.as_array().map_or(0, Vec::len);
-    JResp::ok(
-        json!({"startAt": 0, "maxResults": 50, "total": n, "isLast": true, "values": values}),
-    )
+    JResp::ok(json!({"startAt": 0, "maxResults": 50, "total": n, "isLast": true, "values": values}))
 }
 
 pub fn project(j: &Jira, caller: &Caller, key: &str) -> JResult<JResp> {
@@ -318,16 +327,37 @@ pub fn createmeta_fields(
             "hasDefaultValue": f == "priority", "operations": ["set"], "schema": schema(def)});
         match f.as_str() {
             "priority" => {
-                m["allowedValues"] = Value::Array(p.priorities.iter().map(|id| priority_full(&db, base, id)).collect());
+                m["allowedValues"] = Value::Array(
+                    p.priorities
+                        .iter()
+                        .map(|id| priority_full(&db, base, id))
+                        .collect(),
+                );
                 m["defaultValue"] = priority_full(&db, base, "3");
             }
-            "issuetype" => m["allowedValues"] = json!([render::issue_type(&db, base, req.version, &t.id)]),
-            "project" => m["allowedValues"] = json!([render::project_short(&db, base, req.version, &p.id)]),
-            "components" => m["allowedValues"] = json!(p.components.iter().map(|c| json!({"name": c})).collect::<Vec<_>>()),
+            "issuetype" => {
+                m["allowedValues"] = json!([render::issue_type(&db, base, req.version, &t.id)])
+            }
+            "project" => {
+                m["allowedValues"] = json!([render::project_short(&db, base, req.version, &p.id)])
+            }
+            "components" => {
+                m["allowedValues"] = json!(
+                    p.components
+                        .iter()
+                        .map(|c| json!({"name": c}))
+                        .collect::<Vec<_>>()
+                )
+            }
             "labels" => m["operations"] = json!(["add", "set", "remove"]),
             _ if !def.options.is_empty() => {
-                m["allowedValues"] = json!(def.options.iter().enumerate()
-                    .map(|(i, o)| json!({"id": (10100 + i).to_string(), "value": o})).collect::<Vec<_>>());
+                m["allowedValues"] = json!(
+                    def.options
+                        .iter()
+                        .enumerate()
+                        .map(|(i, o)| json!({"id": (10100 + i).to_string(), "value": o}))
+                        .collect::<Vec<_>>()
+                );
             }
             _ => {}
         }

@@ -8,6 +8,7 @@
 
 pub mod adf;
 pub mod auth;
+mod comments;
 pub mod control;
 pub mod db;
 pub mod errors;
@@ -207,6 +208,11 @@ impl Jira {
             .store(0, std::sync::atomic::Ordering::Relaxed);
     }
 
+    /// Whether a transition is being performed on the issue (white-box tests wait on this).
+    pub fn transition_in_progress(&self, issue_id: u64) -> bool {
+        self.in_flight.lock().contains(&issue_id)
+    }
+
     pub(crate) fn next_event(&self) -> u64 {
         self.event_seq
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -244,7 +250,8 @@ impl Jira {
     fn caller(&self, headers: &HeaderMap) -> JResult<Caller> {
         let db = self.db.read();
         let oauth = self.oauth.lock();
-        authenticate(&db, &oauth, headers, self.clock.unix())?.ok_or_else(JiraError::unauthenticated)
+        authenticate(&db, &oauth, headers, self.clock.unix())?
+            .ok_or_else(JiraError::unauthenticated)
     }
 
     /// Everything under `/rest/api/{2,3,latest}/`.
@@ -311,13 +318,11 @@ impl Jira {
             ["issue", "bulk"] if post => issues::bulk(self, caller, req),
             ["issue", k] if get => issues::get(self, caller, req, k),
             ["issue", k] if *m == Method::PUT => issues::edit(self, caller, req, k),
-            ["issue", k, "comment"] if get => issues::comments(self, caller, req, k),
-            ["issue", k, "comment"] if post => issues::add_comment(self, caller, req, k),
+            ["issue", k, "comment"] if get => comments::comments(self, caller, req, k),
+            ["issue", k, "comment"] if post => comments::add_comment(self, caller, req, k),
             ["issue", k, "transitions"] if get => transitions::list(self, caller, req, k),
-            ["issue", k, "transitions"] if post => {
-                transitions::perform(self, caller, req, k).await
-            }
-            ["issueLink"] if post => issues::link(self, caller, req),
+            ["issue", k, "transitions"] if post => transitions::perform(self, caller, req, k).await,
+            ["issueLink"] if post => comments::link(self, caller, req),
             ["search", "jql"] if get || post => search::search(self, caller, req),
             ["search"] => Err(search::removed()),
             _ => Err(JiraError::not_found(

@@ -52,19 +52,20 @@ pub struct Verdict {
     pub headers: Vec<(String, String)>,
 }
 
+/// Requests counted per (rule index, account or issue, window start).
+type Counts = BTreeMap<(usize, String, i64), u32>;
+
 #[derive(Debug, Default)]
 pub struct RateLimits {
-    state: Mutex<(Vec<JiraRateLimit>, BTreeMap<(usize, String, i64), u32>)>,
+    state: Mutex<(Vec<JiraRateLimit>, Counts)>,
 }
 
 fn reset_header(at: i64) -> String {
     OffsetDateTime::from_unix_timestamp(at)
         .ok()
         .and_then(|t| {
-            t.format(format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]Z"
-            ))
-            .ok()
+            t.format(format_description!("[year]-[month]-[day]T[hour]:[minute]Z"))
+                .ok()
         })
         .unwrap_or_default()
 }

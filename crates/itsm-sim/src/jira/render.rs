@@ -142,7 +142,14 @@ fn text_or_adf(v: Version, doc: &Value) -> Value {
     }
 }
 
-pub fn comment(db: &JiraDb, base: &str, v: Version, issue: &Issue, c: &super::model::Comment, tz: UtcOffset) -> Value {
+pub fn comment(
+    db: &JiraDb,
+    base: &str,
+    v: Version,
+    issue: &Issue,
+    c: &super::model::Comment,
+    tz: UtcOffset,
+) -> Value {
     json!({
         "self": format!("{}/issue/{}/comment/{}", api(base, v), issue.id, c.id),
         "id": c.id,
@@ -163,8 +170,14 @@ fn links(db: &JiraDb, base: &str, v: Version, issue: &Issue) -> Value {
         })
     };
     let mut out = Vec::new();
-    for l in db.links.iter().filter(|l| l.inward == issue.id || l.outward == issue.id) {
-        let Some(t) = db.link_types.iter().find(|t| t.id == l.type_id) else { continue };
+    for l in db
+        .links
+        .iter()
+        .filter(|l| l.inward == issue.id || l.outward == issue.id)
+    {
+        let Some(t) = db.link_types.iter().find(|t| t.id == l.type_id) else {
+            continue;
+        };
         let mut j = json!({
             "id": l.id, "self": format!("{}/issueLink/{}", api(base, v), l.id),
             "type": {"id": t.id, "name": t.name, "inward": t.inward, "outward": t.outward},
@@ -183,26 +196,54 @@ fn links(db: &JiraDb, base: &str, v: Version, issue: &Issue) -> Value {
 /// Every field of an issue, before selection.
 fn all_fields(db: &JiraDb, base: &str, v: Version, i: &Issue, tz: UtcOffset) -> Map<String, Value> {
     let mut f = Map::new();
-    let user_or_null = |a: &Option<String>| a.as_deref().map_or(Value::Null, |a| user(db, base, v, a));
+    let user_or_null =
+        |a: &Option<String>| a.as_deref().map_or(Value::Null, |a| user(db, base, v, a));
     f.insert("summary".into(), json!(i.summary));
-    f.insert("description".into(), i.description.as_ref().map_or(Value::Null, |d| text_or_adf(v, d)));
+    f.insert(
+        "description".into(),
+        i.description
+            .as_ref()
+            .map_or(Value::Null, |d| text_or_adf(v, d)),
+    );
     f.insert("issuetype".into(), issue_type(db, base, v, &i.issuetype_id));
     f.insert("project".into(), project_short(db, base, v, &i.project_id));
     f.insert("priority".into(), priority(db, base, v, &i.priority_id));
     f.insert("labels".into(), json!(i.labels));
-    f.insert("components".into(), json!(i.components.iter().map(|c| json!({"name": c})).collect::<Vec<_>>()));
+    f.insert(
+        "components".into(),
+        json!(
+            i.components
+                .iter()
+                .map(|c| json!({"name": c}))
+                .collect::<Vec<_>>()
+        ),
+    );
     f.insert("assignee".into(), user_or_null(&i.assignee));
     f.insert("reporter".into(), user_or_null(&i.reporter));
     f.insert("creator".into(), user(db, base, v, &i.creator));
-    f.insert("status".into(), db.status(&i.status_id).map_or(Value::Null, |s| status(base, v, s)));
+    f.insert(
+        "status".into(),
+        db.status(&i.status_id)
+            .map_or(Value::Null, |s| status(base, v, s)),
+    );
     f.insert("resolution".into(), i.resolution_id.as_deref().and_then(|r| db.resolution(r)).map_or(Value::Null, |r| {
         json!({"self": format!("{}/resolution/{}", api(base, v), r.id), "id": r.id, "name": r.name, "description": ""})
     }));
-    f.insert("resolutiondate".into(), i.resolution_date.map_or(Value::Null, |t| json!(datetime(t, tz))));
+    f.insert(
+        "resolutiondate".into(),
+        i.resolution_date
+            .map_or(Value::Null, |t| json!(datetime(t, tz))),
+    );
     f.insert("created".into(), json!(datetime(i.created, tz)));
     f.insert("updated".into(), json!(datetime(i.updated, tz)));
-    f.insert("statuscategorychangedate".into(), json!(datetime(i.status_category_changed, tz)));
-    f.insert("duedate".into(), i.duedate.as_ref().map_or(Value::Null, |d| json!(d)));
+    f.insert(
+        "statuscategorychangedate".into(),
+        json!(datetime(i.status_category_changed, tz)),
+    );
+    f.insert(
+        "duedate".into(),
+        i.duedate.as_ref().map_or(Value::Null, |d| json!(d)),
+    );
     if let Some(p) = i.parent.and_then(|p| db.issues.get(&p)) {
         f.insert("parent".into(), json!({"id": p.id.to_string(), "key": p.key, "self": format!("{}/issue/{}", api(base, v), p.id),
             "fields": {"summary": p.summary}}));
@@ -212,9 +253,16 @@ fn all_fields(db: &JiraDb, base: &str, v: Version, i: &Issue, tz: UtcOffset) -> 
         .collect();
     f.insert("subtasks".into(), Value::Array(subtasks));
     f.insert("issuelinks".into(), links(db, base, v, i));
-    let comments: Vec<Value> = i.comments.iter().map(|c| comment(db, base, v, i, c, tz)).collect();
+    let comments: Vec<Value> = i
+        .comments
+        .iter()
+        .map(|c| comment(db, base, v, i, c, tz))
+        .collect();
     let n = comments.len();
-    f.insert("comment".into(), json!({"comments": comments, "maxResults": n, "total": n, "startAt": 0}));
+    f.insert(
+        "comment".into(),
+        json!({"comments": comments, "maxResults": n, "total": n, "startAt": 0}),
+    );
     if let Some(p) = db.project_by_id(&i.project_id) {
         for cf in &p.custom_fields {
             f.insert(cf.clone(), i.custom.get(cf).cloned().unwrap_or(Value::Null));

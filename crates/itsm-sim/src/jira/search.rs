@@ -33,8 +33,15 @@ struct Params {
 
 fn list_of(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
-        Some(Value::String(s)) => s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -43,12 +50,25 @@ fn params(req: &JReq) -> JResult<Params> {
     if req.method == http::Method::POST {
         let b = req.json()?;
         return Ok(Params {
-            jql: b.get("jql").and_then(Value::as_str).unwrap_or("").to_string(),
+            jql: b
+                .get("jql")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
             fields: list_of(b.get("fields")),
             expand: list_of(b.get("expand")),
-            max: b.get("maxResults").and_then(Value::as_u64).map(|m| m as usize),
-            token: b.get("nextPageToken").and_then(Value::as_str).map(String::from),
-            reconcile: b.get("reconcileIssues").and_then(Value::as_array).map_or(0, Vec::len),
+            max: b
+                .get("maxResults")
+                .and_then(Value::as_u64)
+                .map(|m| m as usize),
+            token: b
+                .get("nextPageToken")
+                .and_then(Value::as_str)
+                .map(String::from),
+            reconcile: b
+                .get("reconcileIssues")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len),
         });
     }
     Ok(Params {
@@ -85,9 +105,12 @@ fn digest(p: &Params) -> u64 {
 pub fn search(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
     let p = params(req)?;
     if p.reconcile > 50 {
-        return Err(JiraError::bad_request("At most 50 issues can be reconciled."));
+        return Err(JiraError::bad_request(
+            "At most 50 issues can be reconciled.",
+        ));
     }
-    let q = jql::parse(&p.jql).map_err(|e| JiraError::bad_request(format!("Error in the JQL Query: {e}")))?;
+    let q = jql::parse(&p.jql)
+        .map_err(|e| JiraError::bad_request(format!("Error in the JQL Query: {e}")))?;
     let Some(filter) = q.filter.clone() else {
         return Err(JiraError::bad_request(
             "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
@@ -95,7 +118,12 @@ pub fn search(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
     };
     let db = j.db.read();
     let tz = render::user_offset(&db, &caller.account_id);
-    let ctx = Ctx { db: &db, account_id: &caller.account_id, tz, now: j.clock.now() };
+    let ctx = Ctx {
+        db: &db,
+        account_id: &caller.account_id,
+        tz,
+        now: j.clock.now(),
+    };
     ctx.validate(&filter).map_err(JiraError::bad_request)?;
     let mut hits: Vec<&Issue> = db
         .issues
@@ -110,7 +138,9 @@ pub fn search(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
     let max = p.max.unwrap_or(50).clamp(1, limit);
     let d = digest(&p);
     let offset = match &p.token {
-        Some(t) => read_token(t, d).ok_or_else(|| JiraError::bad_request("The provided next page token is invalid or expired."))?,
+        Some(t) => read_token(t, d).ok_or_else(|| {
+            JiraError::bad_request("The provided next page token is invalid or expired.")
+        })?,
         None => 0,
     };
     let view = IssueView {
@@ -119,7 +149,12 @@ pub fn search(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
         tz,
         changelog: p.expand.iter().any(|e| e == "changelog"),
     };
-    let page: Vec<Value> = hits.iter().skip(offset).take(max).map(|i| render::issue(&db, &j.base_url, i, &view)).collect();
+    let page: Vec<Value> = hits
+        .iter()
+        .skip(offset)
+        .take(max)
+        .map(|i| render::issue(&db, &j.base_url, i, &view))
+        .collect();
     let end = offset + page.len();
     let is_last = end >= hits.len();
     let mut body = json!({"issues": page, "isLast": is_last});

@@ -112,8 +112,16 @@ fn fields() -> Vec<FieldDef> {
     labels.items = Some("string".into());
     let mut components = field("components", "Components", "array", "components", false);
     components.items = Some("component".into());
-    let mut severity = field("customfield_10051", "Security severity", "option", select, true);
-    severity.options = ["Critical", "High", "Medium", "Low"].map(String::from).to_vec();
+    let mut severity = field(
+        "customfield_10051",
+        "Security severity",
+        "option",
+        select,
+        true,
+    );
+    severity.options = ["Critical", "High", "Medium", "Low"]
+        .map(String::from)
+        .to_vec();
     vec![
         field("summary", "Summary", "string", "summary", false),
         field("description", "Description", "string", "description", false),
@@ -125,8 +133,20 @@ fn fields() -> Vec<FieldDef> {
         field("assignee", "Assignee", "user", "assignee", false),
         field("reporter", "Reporter", "user", "reporter", false),
         field("status", "Status", "status", "status", false),
-        field("resolution", "Resolution", "resolution", "resolution", false),
-        field("resolutiondate", "Resolved", "datetime", "resolutiondate", false),
+        field(
+            "resolution",
+            "Resolution",
+            "resolution",
+            "resolution",
+            false,
+        ),
+        field(
+            "resolutiondate",
+            "Resolved",
+            "datetime",
+            "resolutiondate",
+            false,
+        ),
         field("created", "Created", "datetime", "created", false),
         field("updated", "Updated", "datetime", "updated", false),
         field("duedate", "Due date", "date", "duedate", false),
@@ -192,7 +212,13 @@ fn projects() -> Vec<Project> {
 }
 
 pub fn seed(now: OffsetDateTime) -> JiraDb {
-    let mut admin = user(ADMIN, "Ada Admin", "admin@example.com", "admin-token", "UTC");
+    let mut admin = user(
+        ADMIN,
+        "Ada Admin",
+        "admin@example.com",
+        "admin-token",
+        "UTC",
+    );
     admin.site_admin = true;
     let mut lockstep = user(
         LOCKSTEP,
@@ -227,9 +253,27 @@ pub fn seed(now: OffsetDateTime) -> JiraDb {
         users: vec![
             admin,
             lockstep,
-            user(PRIYA, "Priya Patel", "priya@example.com", "priya-token", "Asia/Kolkata"),
-            user(READER, "Reed Reader", "reader@example.com", "reader-token", "Europe/Berlin"),
-            user(NOBODY, "Nora Nobody", "nobody@example.com", "nobody-token", "UTC"),
+            user(
+                PRIYA,
+                "Priya Patel",
+                "priya@example.com",
+                "priya-token",
+                "Asia/Kolkata",
+            ),
+            user(
+                READER,
+                "Reed Reader",
+                "reader@example.com",
+                "reader-token",
+                "Europe/Berlin",
+            ),
+            user(
+                NOBODY,
+                "Nora Nobody",
+                "nobody@example.com",
+                "nobody-token",
+                "UTC",
+            ),
         ],
         projects: projects(),
         issue_types: vec![
@@ -287,7 +331,13 @@ fn seed_issues(db: &mut JiraDb, now: OffsetDateTime) {
     let rows: [(&str, &str, &str, &str, i64); 5] = [
         ("10000", "10002", "TLS 1.0 enabled on edge proxy", "1", 72),
         ("10000", "10001", "Rotate leaked deploy key", "10002", 48),
-        ("10001", "10001", "Patch kernel on build agents", "10000", 30),
+        (
+            "10001",
+            "10001",
+            "Patch kernel on build agents",
+            "10000",
+            30,
+        ),
         ("10001", "10002", "Disk alerts flap on db-2", "3", 6),
         ("10002", "10001", "Confidential: salary review", "10000", 2),
     ];

@@ -6,6 +6,8 @@ mod control;
 mod display;
 mod faults;
 mod helpers;
+mod jira;
+mod jira_hooks;
 mod queries;
 mod ratelimit;
 mod rules;

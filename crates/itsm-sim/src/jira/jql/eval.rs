@@ -18,13 +18,35 @@ pub struct Ctx<'a> {
 }
 
 const FIELDS: &[&str] = &[
-    "project", "key", "issuekey", "id", "status", "statuscategory", "issuetype", "type", "priority",
-    "resolution", "labels", "assignee", "reporter", "parent", "summary", "text", "created",
-    "createddate", "updated", "updateddate", "resolutiondate", "resolved",
+    "project",
+    "key",
+    "issuekey",
+    "id",
+    "status",
+    "statuscategory",
+    "issuetype",
+    "type",
+    "priority",
+    "resolution",
+    "labels",
+    "assignee",
+    "reporter",
+    "parent",
+    "summary",
+    "text",
+    "created",
+    "createddate",
+    "updated",
+    "updateddate",
+    "resolutiondate",
+    "resolved",
 ];
 
 fn date_field(f: &str) -> bool {
-    matches!(f, "created" | "createddate" | "updated" | "updateddate" | "resolutiondate" | "resolved")
+    matches!(
+        f,
+        "created" | "createddate" | "updated" | "updateddate" | "resolutiondate" | "resolved"
+    )
 }
 
 fn bad_date(v: &str, field: &str) -> String {
@@ -45,7 +67,9 @@ impl Ctx<'_> {
             Expr::Not(a) => self.validate(a),
             Expr::Clause { field, value, .. } => {
                 if !FIELDS.contains(&field.as_str()) && !field.starts_with("cf[") {
-                    return Err(format!("Field '{field}' does not exist or you do not have permission to view it."));
+                    return Err(format!(
+                        "Field '{field}' does not exist or you do not have permission to view it."
+                    ));
                 }
                 if date_field(field) {
                     let lits: Vec<&Lit> = match value {
@@ -68,7 +92,11 @@ impl Ctx<'_> {
         if let Lit::Func(f) = lit {
             return match f.as_str() {
                 "now" => Some(self.now),
-                "startofday" => Some(self.now.to_offset(self.tz).replace_time(time::Time::MIDNIGHT)),
+                "startofday" => Some(
+                    self.now
+                        .to_offset(self.tz)
+                        .replace_time(time::Time::MIDNIGHT),
+                ),
                 _ => None,
             };
         }
@@ -79,9 +107,16 @@ impl Ctx<'_> {
             return Some(self.now + d);
         }
         let norm = text.replace('/', "-");
-        let with_time = PrimitiveDateTime::parse(&norm, format_description!("[year]-[month]-[day] [hour]:[minute]"));
-        let date_only = time::Date::parse(&norm, format_description!("[year]-[month]-[day]")).map(|d| d.midnight());
-        with_time.or(date_only).ok().map(|p| p.assume_offset(self.tz))
+        let with_time = PrimitiveDateTime::parse(
+            &norm,
+            format_description!("[year]-[month]-[day] [hour]:[minute]"),
+        );
+        let date_only = time::Date::parse(&norm, format_description!("[year]-[month]-[day]"))
+            .map(|d| d.midnight());
+        with_time
+            .or(date_only)
+            .ok()
+            .map(|p| p.assume_offset(self.tz))
     }
 
     pub fn matches(&self, e: &Expr, i: &Issue) -> bool {
@@ -106,10 +141,20 @@ impl Ctx<'_> {
             (Op::Ne, Operand::One(l)) => !is(l),
             (Op::In, Operand::List(ls)) => ls.iter().any(is),
             (Op::NotIn, Operand::List(ls)) => !ls.iter().any(is),
-            (Op::Like, Operand::One(l)) => actual.iter().any(|a| a.to_lowercase().contains(&l.text().to_lowercase())),
-            (Op::NotLike, Operand::One(l)) => !actual.iter().any(|a| a.to_lowercase().contains(&l.text().to_lowercase())),
-            (Op::Gt | Op::Ge | Op::Lt | Op::Le, Operand::One(l)) if matches!(field, "id" | "key" | "issuekey") => {
-                let target = self.db.issue_id(l.text()).map(|id| self.db.issues[&id].id).unwrap_or(0);
+            (Op::Like, Operand::One(l)) => actual
+                .iter()
+                .any(|a| a.to_lowercase().contains(&l.text().to_lowercase())),
+            (Op::NotLike, Operand::One(l)) => !actual
+                .iter()
+                .any(|a| a.to_lowercase().contains(&l.text().to_lowercase())),
+            (Op::Gt | Op::Ge | Op::Lt | Op::Le, Operand::One(l))
+                if matches!(field, "id" | "key" | "issuekey") =>
+            {
+                let target = self
+                    .db
+                    .issue_id(l.text())
+                    .map(|id| self.db.issues[&id].id)
+                    .unwrap_or(0);
                 cmp_op(op, i.id.cmp(&target))
             }
             _ => false,
@@ -122,7 +167,10 @@ impl Ctx<'_> {
             other => other.text(),
         };
         match field {
-            "key" | "issuekey" | "id" | "parent" => self.db.issue_id(want).is_some_and(|id| self.db.issues[&id].key == actual),
+            "key" | "issuekey" | "id" | "parent" => self
+                .db
+                .issue_id(want)
+                .is_some_and(|id| self.db.issues[&id].key == actual),
             _ => actual.eq_ignore_ascii_case(want),
         }
     }
@@ -131,15 +179,34 @@ impl Ctx<'_> {
     fn values_of(&self, field: &str, i: &Issue) -> Vec<String> {
         let db = self.db;
         match field {
-            "project" => db.project_by_id(&i.project_id).map(|p| vec![p.key.clone(), p.id.clone(), p.name.clone()]).unwrap_or_default(),
+            "project" => db
+                .project_by_id(&i.project_id)
+                .map(|p| vec![p.key.clone(), p.id.clone(), p.name.clone()])
+                .unwrap_or_default(),
             "key" | "issuekey" | "id" => vec![i.key.clone()],
-            "status" => db.status(&i.status_id).map(|s| vec![s.name.clone(), s.id.clone()]).unwrap_or_default(),
-            "statuscategory" => db.status(&i.status_id).map(|s| {
-                let c = s.category;
-                vec![c.key().to_string(), c.name().to_string(), c.id().to_string()]
-            }).unwrap_or_default(),
-            "issuetype" | "type" => db.issue_type(&i.issuetype_id).map(|t| vec![t.name.clone(), t.id.clone()]).unwrap_or_default(),
-            "priority" => db.priority(&i.priority_id).map(|p| vec![p.name.clone(), p.id.clone()]).unwrap_or_default(),
+            "status" => db
+                .status(&i.status_id)
+                .map(|s| vec![s.name.clone(), s.id.clone()])
+                .unwrap_or_default(),
+            "statuscategory" => db
+                .status(&i.status_id)
+                .map(|s| {
+                    let c = s.category;
+                    vec![
+                        c.key().to_string(),
+                        c.name().to_string(),
+                        c.id().to_string(),
+                    ]
+                })
+                .unwrap_or_default(),
+            "issuetype" | "type" => db
+                .issue_type(&i.issuetype_id)
+                .map(|t| vec![t.name.clone(), t.id.clone()])
+                .unwrap_or_default(),
+            "priority" => db
+                .priority(&i.priority_id)
+                .map(|p| vec![p.name.clone(), p.id.clone()])
+                .unwrap_or_default(),
             "resolution" => match i.resolution_id.as_deref().and_then(|r| db.resolution(r)) {
                 Some(r) => vec![r.name.clone(), r.id.clone()],
                 None => vec![],
@@ -147,13 +214,21 @@ impl Ctx<'_> {
             "labels" => i.labels.clone(),
             "assignee" => i.assignee.iter().cloned().collect(),
             "reporter" => i.reporter.iter().cloned().collect(),
-            "parent" => i.parent.and_then(|p| db.issues.get(&p)).map(|p| vec![p.key.clone()]).unwrap_or_default(),
+            "parent" => i
+                .parent
+                .and_then(|p| db.issues.get(&p))
+                .map(|p| vec![p.key.clone()])
+                .unwrap_or_default(),
             "summary" | "text" => vec![i.summary.clone()],
             cf => {
                 let id = cf.trim_start_matches("cf[").trim_end_matches(']');
                 match i.custom.get(&format!("customfield_{id}")) {
                     Some(serde_json::Value::String(s)) => vec![s.clone()],
-                    Some(v) => v.get("value").and_then(|x| x.as_str()).map(|s| vec![s.to_string()]).unwrap_or_default(),
+                    Some(v) => v
+                        .get("value")
+                        .and_then(|x| x.as_str())
+                        .map(|s| vec![s.to_string()])
+                        .unwrap_or_default(),
                     None => vec![],
                 }
             }
@@ -183,7 +258,19 @@ impl Ctx<'_> {
             q.order.clone()
         };
         for (f, _) in &order {
-            if !matches!(f.as_str(), "updated" | "created" | "id" | "key" | "issuekey" | "priority" | "status" | "project" | "summary" | "resolutiondate") {
+            if !matches!(
+                f.as_str(),
+                "updated"
+                    | "created"
+                    | "id"
+                    | "key"
+                    | "issuekey"
+                    | "priority"
+                    | "status"
+                    | "project"
+                    | "summary"
+                    | "resolutiondate"
+            ) {
                 return Err(format!("Not able to sort using field '{f}'."));
             }
         }
@@ -211,8 +298,15 @@ impl Ctx<'_> {
                 let pk = |i: &Issue| db.project_by_id(&i.project_id).map(|p| p.key.clone());
                 pk(a).cmp(&pk(b)).then(a.number().cmp(&b.number()))
             }
-            "priority" => a.priority_id.parse::<u32>().unwrap_or(0).cmp(&b.priority_id.parse::<u32>().unwrap_or(0)),
-            "status" => db.status(&a.status_id).map(|s| &s.name).cmp(&db.status(&b.status_id).map(|s| &s.name)),
+            "priority" => a
+                .priority_id
+                .parse::<u32>()
+                .unwrap_or(0)
+                .cmp(&b.priority_id.parse::<u32>().unwrap_or(0)),
+            "status" => db
+                .status(&a.status_id)
+                .map(|s| &s.name)
+                .cmp(&db.status(&b.status_id).map(|s| &s.name)),
             "project" => a.project_id.cmp(&b.project_id),
             _ => a.summary.cmp(&b.summary),
         }
@@ -261,7 +355,12 @@ mod tests {
     use crate::jira::seed;
 
     fn ctx<'a>(db: &'a JiraDb, tz: UtcOffset, now: OffsetDateTime) -> Ctx<'a> {
-        Ctx { db, account_id: seed::ADMIN, tz, now }
+        Ctx {
+            db,
+            account_id: seed::ADMIN,
+            tz,
+            now,
+        }
     }
 
     #[test]
@@ -270,13 +369,26 @@ mod tests {
         let db = seed::seed(now);
         let minus5 = UtcOffset::from_hms(-5, 0, 0).expect("offset");
         let c = ctx(&db, minus5, now);
-        let t = c.instant(&Lit::Str("2026-01-05 12:00".into())).expect("parses");
+        let t = c
+            .instant(&Lit::Str("2026-01-05 12:00".into()))
+            .expect("parses");
         assert_eq!(t.to_offset(UtcOffset::UTC).hour(), 17);
         let kolkata = UtcOffset::from_hms(5, 30, 0).expect("offset");
-        let t = ctx(&db, kolkata, now).instant(&Lit::Str("2026/01/05 12:00".into())).expect("parses");
-        assert_eq!((t.to_offset(UtcOffset::UTC).hour(), t.to_offset(UtcOffset::UTC).minute()), (6, 30));
+        let t = ctx(&db, kolkata, now)
+            .instant(&Lit::Str("2026/01/05 12:00".into()))
+            .expect("parses");
+        assert_eq!(
+            (
+                t.to_offset(UtcOffset::UTC).hour(),
+                t.to_offset(UtcOffset::UTC).minute()
+            ),
+            (6, 30)
+        );
         assert_eq!(c.instant(&Lit::Word("1700000000000".into())), Some(now));
-        assert_eq!(c.instant(&Lit::Word("-5m".into())), Some(now - Duration::minutes(5)));
+        assert_eq!(
+            c.instant(&Lit::Word("-5m".into())),
+            Some(now - Duration::minutes(5))
+        );
         assert!(c.instant(&Lit::Str("05.01.2026".into())).is_none());
     }
 
@@ -293,12 +405,39 @@ mod tests {
             c.sort(&q, &mut hits).expect("sorts");
             hits.iter().map(|i| i.key.clone()).collect::<Vec<_>>()
         };
-        assert_eq!(run("project = SEC ORDER BY key ASC"), vec!["SEC-1", "SEC-2"]);
-        assert_eq!(run("statusCategory = new AND project IN (SEC, OPS) ORDER BY key"), vec!["OPS-1", "SEC-1"]);
-        assert_eq!(run("updated >= -7h ORDER BY updated DESC"), vec!["HR-1", "OPS-2"]);
-        assert_eq!(run("status = \"In Progress\" OR key = SEC-2 ORDER BY id"), vec!["SEC-2", "OPS-2"]);
-        assert_eq!(run("resolution IS EMPTY AND project = OPS AND NOT status = Done ORDER BY id DESC"), vec!["OPS-2", "OPS-1"]);
-        assert!(c.validate(&parse("nosuch = 1").expect("parses").filter.expect("f")).is_err());
-        assert!(c.validate(&parse("updated >= \"yesterday\"").expect("p").filter.expect("f")).unwrap_err().contains("Valid formats"));
+        assert_eq!(
+            run("project = SEC ORDER BY key ASC"),
+            vec!["SEC-1", "SEC-2"]
+        );
+        assert_eq!(
+            run("statusCategory = new AND project IN (SEC, OPS) ORDER BY key"),
+            vec!["OPS-1", "SEC-1"]
+        );
+        assert_eq!(
+            run("updated >= -7h ORDER BY updated DESC"),
+            vec!["HR-1", "OPS-2"]
+        );
+        assert_eq!(
+            run("status = \"In Progress\" OR key = SEC-2 ORDER BY id"),
+            vec!["SEC-2", "OPS-2"]
+        );
+        assert_eq!(
+            run("resolution IS EMPTY AND project = OPS AND NOT status = Done ORDER BY id DESC"),
+            vec!["OPS-2", "OPS-1"]
+        );
+        assert!(
+            c.validate(&parse("nosuch = 1").expect("parses").filter.expect("f"))
+                .is_err()
+        );
+        assert!(
+            c.validate(
+                &parse("updated >= \"yesterday\"")
+                    .expect("p")
+                    .filter
+                    .expect("f")
+            )
+            .unwrap_err()
+            .contains("Valid formats")
+        );
     }
 }

@@ -52,7 +52,11 @@ pub fn lex(s: &str) -> Result<Vec<Tok>, String> {
                 i += 1;
                 loop {
                     match chars.get(i) {
-                        None => return Err(format!("The quoted string starting with {quote} has not been completed.")),
+                        None => {
+                            return Err(format!(
+                                "The quoted string starting with {quote} has not been completed."
+                            ));
+                        }
                         Some('\\') => {
                             if let Some(n) = chars.get(i + 1) {
                                 text.push(*n);
@@ -80,7 +84,9 @@ pub fn lex(s: &str) -> Result<Vec<Tok>, String> {
                 let op = match (c, next) {
                     (_, Some('=')) => format!("{c}="),
                     ('!', Some('~')) => "!~".into(),
-                    ('!', _) => return Err("The character '!' must be followed by '=' or '~'.".into()),
+                    ('!', _) => {
+                        return Err("The character '!' must be followed by '=' or '~'.".into());
+                    }
                     _ => c.to_string(),
                 };
                 i += op.len();
@@ -93,7 +99,11 @@ pub fn lex(s: &str) -> Result<Vec<Tok>, String> {
                 }
                 out.push(Tok::Word(chars[start..i].iter().collect()));
             }
-            other => return Err(format!("The character '{other}' is a reserved JQL character.")),
+            other => {
+                return Err(format!(
+                    "The character '{other}' is a reserved JQL character."
+                ));
+            }
         }
     }
     Ok(out)

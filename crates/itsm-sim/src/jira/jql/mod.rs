@@ -88,7 +88,11 @@ pub fn parse(jql: &str) -> Result<Query, String> {
         loop {
             let field = match p.next() {
                 Some(Tok::Word(w)) | Some(Tok::Str(w)) => w.to_ascii_lowercase(),
-                other => return Err(format!("Expecting a field name after 'order by' but got {other:?}.")),
+                other => {
+                    return Err(format!(
+                        "Expecting a field name after 'order by' but got {other:?}."
+                    ));
+                }
             };
             let desc = if p.peek_kw("desc") {
                 p.pos += 1;
@@ -114,7 +118,10 @@ pub fn parse(jql: &str) -> Result<Query, String> {
         }
     }
     if let Some(t) = p.peek() {
-        return Err(format!("Expecting either 'OR' or 'AND' but got '{}'.", t.text()));
+        return Err(format!(
+            "Expecting either 'OR' or 'AND' but got '{}'.",
+            t.text()
+        ));
     }
     Ok(Query { filter, order })
 }
@@ -182,7 +189,12 @@ impl Parser {
     fn clause(&mut self) -> Result<Expr, String> {
         let field = match self.next() {
             Some(Tok::Word(w)) | Some(Tok::Str(w)) => w.to_ascii_lowercase(),
-            other => return Err(format!("Expecting a field name but got {}.", other.map_or("the end of the query".into(), |t| format!("'{}'", t.text())))),
+            other => {
+                return Err(format!(
+                    "Expecting a field name but got {}.",
+                    other.map_or("the end of the query".into(), |t| format!("'{}'", t.text()))
+                ));
+            }
         };
         let op = match self.next() {
             Some(Tok::Op(o)) => match o.as_str() {
@@ -248,7 +260,10 @@ impl Parser {
                 }
                 Ok(Lit::Word(w))
             }
-            other => Err(format!("Expecting a value but got {}.", other.map_or("the end of the query".into(), |t| format!("'{}'", t.text())))),
+            other => Err(format!(
+                "Expecting a value but got {}.",
+                other.map_or("the end of the query".into(), |t| format!("'{}'", t.text()))
+            )),
         }
     }
 }
@@ -259,19 +274,46 @@ mod tests {
 
     #[test]
     fn parses_a_sync_query() {
-        let q = parse(r#"project = SEC AND updated >= "2026-01-05 12:00" ORDER BY updated ASC, id ASC"#).expect("parses");
-        assert_eq!(q.order, vec![("updated".into(), false), ("id".into(), false)]);
-        let Some(Expr::And(l, r)) = q.filter else { panic!("and expected") };
-        assert_eq!(*l, Expr::Clause { field: "project".into(), op: Op::Eq, value: Operand::One(Lit::Word("SEC".into())) });
-        assert_eq!(*r, Expr::Clause { field: "updated".into(), op: Op::Ge, value: Operand::One(Lit::Str("2026-01-05 12:00".into())) });
+        let q = parse(
+            r#"project = SEC AND updated >= "2026-01-05 12:00" ORDER BY updated ASC, id ASC"#,
+        )
+        .expect("parses");
+        assert_eq!(
+            q.order,
+            vec![("updated".into(), false), ("id".into(), false)]
+        );
+        let Some(Expr::And(l, r)) = q.filter else {
+            panic!("and expected")
+        };
+        assert_eq!(
+            *l,
+            Expr::Clause {
+                field: "project".into(),
+                op: Op::Eq,
+                value: Operand::One(Lit::Word("SEC".into()))
+            }
+        );
+        assert_eq!(
+            *r,
+            Expr::Clause {
+                field: "updated".into(),
+                op: Op::Ge,
+                value: Operand::One(Lit::Str("2026-01-05 12:00".into()))
+            }
+        );
     }
 
     #[test]
     fn lists_functions_and_precedence() {
-        let q = parse("status IN (Open, \"In Progress\") OR assignee = currentUser() AND resolution IS EMPTY").expect("parses");
-        let Some(Expr::Or(_, r)) = q.filter else { panic!("or binds loosest") };
+        let q = parse(
+            "status IN (Open, \"In Progress\") OR assignee = currentUser() AND resolution IS EMPTY",
+        )
+        .expect("parses");
+        let Some(Expr::Or(_, r)) = q.filter else {
+            panic!("or binds loosest")
+        };
         assert!(matches!(*r, Expr::And(_, _)));
-        assert_eq!(parse("updated >= -5m").expect("relative").filter.is_some(), true);
+        assert!(parse("updated >= -5m").expect("relative").filter.is_some());
     }
 
     #[test]
