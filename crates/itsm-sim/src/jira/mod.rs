@@ -52,7 +52,7 @@ pub struct JiraSettings {
     pub bulk_fail_remaining: u32,
     pub bulk_fail_every: u32,
     /// Webhook retries after a 408/409/425/429/5xx or a connection failure (Cloud: "up to 5",
-    /// unconfirmed) and the pause before each.
+    /// unconfirmed) and the pause before each; they apply to webhooks registered afterwards.
     pub webhook_max_retries: u32,
     pub webhook_retry_backoff_ms: u64,
 }

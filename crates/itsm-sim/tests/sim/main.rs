@@ -7,6 +7,7 @@ mod display;
 mod faults;
 mod helpers;
 mod jira;
+mod jira_control;
 mod jira_hooks;
 mod queries;
 mod ratelimit;
