@@ -36,6 +36,10 @@ def test_post_search_and_status_category(jira):
     assert [i.key for i in found] == ["OPS-2", "SEC-2"]
 
 
+def test_approximate_count(jira):
+    assert jira.approximate_issue_count("project = OPS") == 2
+
+
 def test_unbounded_jql_is_rejected(jira):
     with pytest.raises(JIRAError) as e:
         jira.search_issues("order by key desc")

@@ -324,6 +324,7 @@ impl Jira {
             ["issue", k, "transitions"] if post => transitions::perform(self, caller, req, k).await,
             ["issueLink"] if post => comments::link(self, caller, req),
             ["search", "jql"] if get || post => search::search(self, caller, req),
+            ["search", "approximate-count"] if post => search::approximate_count(self, caller, req),
             ["search"] => Err(search::removed()),
             _ => Err(JiraError::not_found(
                 "null for uri: the emulator does not serve this resource",

@@ -102,6 +102,36 @@ fn digest(p: &Params) -> u64 {
     h
 }
 
+/// `POST /search/approximate-count`: the same bounded-JQL rule; the emulator's count is exact.
+pub fn approximate_count(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
+    let p = params(req)?;
+    let q = jql::parse(&p.jql)
+        .map_err(|e| JiraError::bad_request(format!("Error in the JQL Query: {e}")))?;
+    let filter = q.filter.ok_or_else(unbounded)?;
+    let db = j.db.read();
+    let tz = render::user_offset(&db, &caller.account_id);
+    let ctx = Ctx {
+        db: &db,
+        account_id: &caller.account_id,
+        tz,
+        now: j.clock.now(),
+    };
+    ctx.validate(&filter).map_err(JiraError::bad_request)?;
+    let count = db
+        .issues
+        .values()
+        .filter(|i| db.may(&caller.account_id, &i.project_id, Perm::Browse))
+        .filter(|i| ctx.matches(&filter, i))
+        .count();
+    Ok(JResp::ok(json!({"count": count})))
+}
+
+fn unbounded() -> JiraError {
+    JiraError::bad_request(
+        "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
+    )
+}
+
 pub fn search(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
     let p = params(req)?;
     if p.reconcile > 50 {
@@ -112,9 +142,7 @@ pub fn search(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
     let q = jql::parse(&p.jql)
         .map_err(|e| JiraError::bad_request(format!("Error in the JQL Query: {e}")))?;
     let Some(filter) = q.filter.clone() else {
-        return Err(JiraError::bad_request(
-            "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
-        ));
+        return Err(unbounded());
     };
     let db = j.db.read();
     let tz = render::user_offset(&db, &caller.account_id);
