@@ -165,3 +165,83 @@ async fn drop_and_duplicate_apply_to_jira_deliveries() {
     assert_eq!(ids.len(), 2);
     assert_eq!(ids[0], ids[1], "a duplicate carries the same identifier");
 }
+
+fn bulk_body(from: usize, to: usize) -> serde_json::Value {
+    let updates: Vec<_> = (from..to)
+        .map(|n| json!({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Task"}, "summary": format!("finding {n}")}}))
+        .collect();
+    json!({"issueUpdates": updates})
+}
+
+#[tokio::test]
+async fn injected_bulk_failures_hit_exactly_the_requested_elements() {
+    let sim = start().await;
+    sim.control().fail_jira_bulk(3, 40).await.expect("settings");
+    let (mut created, mut failed) = (0, Vec::new());
+    for chunk in 0..3 {
+        let r = jira(
+            &sim,
+            crate::jira::LOCKSTEP,
+            Method::POST,
+            "issue/bulk",
+            Some(bulk_body(chunk * 40, chunk * 40 + 40)),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        created += r.body["issues"].as_array().expect("issues").len();
+        for e in r.body["errors"].as_array().expect("errors") {
+            failed.push(chunk * 40 + e["failedElementNumber"].as_u64().expect("index") as usize);
+        }
+    }
+    assert_eq!((created, failed.clone()), (117, vec![39, 79, 119]));
+    // The budget is spent: retrying only the failed three creates three.
+    let retry: Vec<_> = failed.iter().map(|n| json!({"fields": {"project": {"key": "OPS"}, "issuetype": {"name": "Task"}, "summary": format!("finding {n}")}})).collect();
+    let r = jira(
+        &sim,
+        crate::jira::LOCKSTEP,
+        Method::POST,
+        "issue/bulk",
+        Some(json!({"issueUpdates": retry})),
+    )
+    .await;
+    assert_eq!(r.body["issues"].as_array().map(Vec::len), Some(3));
+    assert_eq!(r.body["errors"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn shared_faults_apply_to_jira_paths() {
+    let sim = start().await;
+    sim.control()
+        .set_faults(&[lockstep_itsm_sim::control::FaultRule {
+            path_prefix: "/rest/api/3/issue/bulk".into(),
+            error_rate: 1.0,
+            error: lockstep_itsm_sim::control::InjectedError::TooManyRequests {
+                retry_after_secs: 3,
+            },
+            times: Some(1),
+            ..Default::default()
+        }])
+        .await
+        .expect("faults");
+    let first = jira(
+        &sim,
+        crate::jira::LOCKSTEP,
+        Method::POST,
+        "issue/bulk",
+        Some(bulk_body(0, 1)),
+    )
+    .await;
+    assert_eq!(
+        (first.status.as_u16(), first.header("retry-after")),
+        (429, Some("3"))
+    );
+    let second = jira(
+        &sim,
+        crate::jira::LOCKSTEP,
+        Method::POST,
+        "issue/bulk",
+        Some(bulk_body(0, 1)),
+    )
+    .await;
+    assert_eq!(second.status, 201);
+}
