@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every check a submission must pass: formatting, lints, all Rust tests against real PostgreSQL and
-# NATS, and the emulator's conformance suite run with ServiceNow's own Python client.
+# NATS, and the emulator's conformance suites run with ServiceNow's and Jira's own Python clients.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -19,4 +19,9 @@ cargo test --workspace --no-fail-fast
 if [ -x crates/itsm-sim/pysnc/run.sh ]; then
   step "itsm-sim conformance with pysnc"
   crates/itsm-sim/pysnc/run.sh
+fi
+
+if [ -x crates/itsm-sim/jira-conformance/run.sh ]; then
+  step "itsm-sim conformance with the pycontribs jira client"
+  crates/itsm-sim/jira-conformance/run.sh
 fi

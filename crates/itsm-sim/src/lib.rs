@@ -23,6 +23,7 @@
 pub mod clock;
 pub mod control;
 pub mod faults;
+pub mod jira;
 pub mod rng;
 pub mod server;
 pub mod servicenow;

@@ -20,6 +20,7 @@ use tower::ServiceExt;
 use crate::clock::SimClock;
 use crate::control::client::{SimClient, SimClientError};
 use crate::faults::{FaultAction, Faults};
+use crate::jira::{self, Jira};
 use crate::rng::SimRng;
 use crate::servicenow::{self, ServiceNow, sla};
 use crate::state::{RequestEntry, RequestLog, SimState};
@@ -99,6 +100,12 @@ impl SimServer {
             hooks.clone(),
             base_url.clone(),
         ));
+        let jira = Arc::new(Jira::new(
+            config.seed,
+            clock.clone(),
+            hooks.clone(),
+            base_url.clone(),
+        ));
         let state = Arc::new(SimState {
             base_url: base_url.clone(),
             clock,
@@ -106,11 +113,14 @@ impl SimServer {
             faults: Faults::default(),
             webhooks: hooks.clone(),
             servicenow: sn.clone(),
+            jira: jira.clone(),
             ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
             requests: RequestLog::default(),
         });
         let router = servicenow::http::router(sn.clone())
             .merge(servicenow::control::router(sn.clone()))
+            .merge(jira::http::router(jira.clone()))
+            .merge(jira::control::router(jira))
             .merge(control::routes::router(state.clone()));
 
         let (shutdown, shutdown_rx) = watch::channel(false);

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::SimClock;
 use crate::faults::Faults;
+use crate::jira::Jira;
 use crate::rng::SimRng;
 use crate::servicenow::ServiceNow;
 use crate::webhooks::Webhooks;
@@ -19,6 +20,7 @@ pub struct SimState {
     pub faults: Faults,
     pub webhooks: Arc<Webhooks>,
     pub servicenow: Arc<ServiceNow>,
+    pub jira: Arc<Jira>,
     pub ca_pem: Option<String>,
     pub requests: RequestLog,
 }
@@ -27,6 +29,7 @@ impl SimState {
     /// Everything back to how it was at start (same seed, same data, no faults, no targets).
     pub fn reset(&self) {
         self.servicenow.reset();
+        self.jira.reset();
         self.faults.set(Vec::new());
         self.webhooks.reset();
         self.clock.reset();

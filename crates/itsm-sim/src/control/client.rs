@@ -14,6 +14,10 @@ use super::{
 };
 use crate::tls::install_crypto_provider;
 
+#[path = "jira_client.rs"]
+mod jira;
+pub use jira::ActResult;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SimClientError {
     #[error("control request failed: {0}")]

@@ -6,11 +6,20 @@ pub mod client;
 pub mod routes;
 
 pub use crate::faults::{FaultRule, InjectedError};
+pub use crate::jira::JiraSettings;
+pub use crate::jira::control::JiraAct;
+pub use crate::jira::model::{
+    Category as JiraCategory, Issue as JiraIssue, Perm as JiraPerm, Project as JiraProject,
+    Transition as JiraTransition, User as JiraUser, Workflow as JiraWorkflow,
+};
+pub use crate::jira::ratelimit::{JiraRateLimit, LimitKind as JiraLimitKind};
+pub use crate::jira::seed as jira_seed;
 pub use crate::servicenow::SnSettings;
 pub use crate::servicenow::auth::{ApiKey, OAuthClient};
 pub use crate::servicenow::control::{ActOp, ActRequest, GroupSeed, UserSeed};
 pub use crate::servicenow::ratelimit::RateLimitRule;
 pub use crate::state::RequestEntry;
 pub use crate::webhooks::{
-    Delivery, DeliveryBehaviour, DeliveryOutcome, WebhookTarget, WebhookTargetSpec,
+    Delivery, DeliveryBehaviour, DeliveryOutcome, RetryPolicy, Signing, WebhookTarget,
+    WebhookTargetSpec,
 };

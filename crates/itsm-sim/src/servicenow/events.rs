@@ -109,6 +109,7 @@ pub fn event(db: &Db, def: &TableDef, sys_id: &str, change: Change) -> Option<Ou
         topic: def.name.into(),
         event_id: event_id(def, rec),
         body: ascii_json(&payload(def, rec, change)).into_bytes(),
+        headers: Vec::new(),
     })
 }
 

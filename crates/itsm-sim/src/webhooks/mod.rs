@@ -32,6 +32,34 @@ pub struct OutboundEvent {
     /// Stable id of the event, sent as `webhook-id` (the same on duplicates and redeliveries).
     pub event_id: String,
     pub body: Vec<u8>,
+    /// Vendor headers sent with every attempt (Jira: `X-Atlassian-Webhook-Identifier`, `-Flow`).
+    pub headers: Vec<(String, String)>,
+}
+
+/// How a target's deliveries are authenticated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signing {
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature` (with a secret).
+    #[default]
+    StandardWebhooks,
+    /// WebSub style `X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, body)>` when a secret is set,
+    /// and none of the Standard Webhooks headers (Jira admin webhooks).
+    HubSha256,
+}
+
+/// Sender-side retries of failed attempts (the ServiceNow business rule does not retry; Jira does).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    pub backoff_ms: u64,
+    /// Answers that are retried (besides connection failures and timeouts).
+    pub statuses: Vec<u16>,
+    /// Whether every 5xx is retried too.
+    pub server_errors: bool,
+    /// Header carrying the retry count on retries (absent on the first attempt).
+    pub header: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -48,6 +76,8 @@ pub struct WebhookTargetSpec {
     pub vendor: Option<String>,
     /// Topics (ServiceNow: tables) to receive; all when empty.
     pub topics: Vec<String>,
+    pub signing: Signing,
+    pub retry: Option<RetryPolicy>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -124,6 +154,11 @@ pub struct Delivery {
     pub body: String,
     pub queued_at_ms: i64,
     pub sent_at_ms: Option<i64>,
+    /// Retries of this event's first attempt so far (0 for the first attempt).
+    #[serde(default)]
+    pub retry: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_headers: Vec<(String, String)>,
 }
 
 pub(crate) struct Job {
@@ -132,6 +167,8 @@ pub(crate) struct Job {
     pub due: Instant,
     pub target: WebhookTarget,
     pub event: Arc<OutboundEvent>,
+    pub attempt: u32,
+    pub retry: u32,
 }
 
 #[derive(Default)]
@@ -285,8 +322,43 @@ impl Webhooks {
             topic: old.topic,
             event_id: old.event_id,
             body: old.body.into_bytes(),
+            headers: old.event_headers,
         });
         Some(self.schedule(&mut s, &target, &event, attempt as u32 + 1, Duration::ZERO))
+    }
+
+    /// Schedules the next retry of a failed attempt if the target's policy allows one.
+    pub(crate) fn retry_after_failure(&self, job: &Job, result: &Result<u16, String>) {
+        let Some(policy) = &job.target.spec.retry else {
+            return;
+        };
+        let retryable = match result {
+            Ok(status) => {
+                policy.statuses.contains(status)
+                    || (policy.server_errors && (500..600).contains(status))
+            }
+            Err(_) => true,
+        };
+        if !retryable || job.retry >= policy.max_retries {
+            return;
+        }
+        let mut s = self.state.lock();
+        if s.generation != job.generation || !s.targets.iter().any(|t| t.id == job.target.id) {
+            return;
+        }
+        let delivery_id = Self::record(&mut s, &job.target, &job.event, job.attempt + 1);
+        if let Some(d) = s.deliveries.iter_mut().find(|d| d.id == delivery_id) {
+            d.retry = job.retry + 1;
+        }
+        let _ = self.tx.send(Job {
+            generation: s.generation,
+            delivery_id,
+            due: Instant::now() + Duration::from_millis(policy.backoff_ms),
+            target: job.target.clone(),
+            event: job.event.clone(),
+            attempt: job.attempt + 1,
+            retry: job.retry + 1,
+        });
     }
 
     fn schedule(
@@ -304,6 +376,8 @@ impl Webhooks {
             due: Instant::now() + delay,
             target: target.clone(),
             event: event.clone(),
+            attempt,
+            retry: 0,
         };
         // The worker only goes away at shutdown, when nothing waits for deliveries any more.
         let _ = self.tx.send(job);
@@ -328,6 +402,8 @@ impl Webhooks {
             body: String::from_utf8_lossy(&event.body).into_owned(),
             queued_at_ms: now_ms(),
             sent_at_ms: None,
+            retry: 0,
+            event_headers: event.headers.clone(),
         });
         id
     }

@@ -31,9 +31,25 @@ pub fn signature(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Str
     format!("v1,{}", STANDARD.encode(ctx.sign().as_ref()))
 }
 
+/// `sha256=<lower-case hex HMAC-SHA256(secret, body)>`: the WebSub form Jira admin webhooks send
+/// in `X-Hub-Signature`; the secret is used as its UTF-8 bytes.
+pub fn hub_signature(secret: &str, body: &[u8]) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+    format!("sha256={}", hex::encode(hmac::sign(&key, body).as_ref()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hub_signature_matches_rfc_4231_case_2() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        assert_eq!(
+            hub_signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
 
     #[test]
     fn matches_the_standard_webhooks_reference_vector() {

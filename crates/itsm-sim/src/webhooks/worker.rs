@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::{DEFAULT_TOKEN_HEADER, Job, Webhooks, sign};
+use super::{DEFAULT_TOKEN_HEADER, Job, Signing, Webhooks, sign};
 
 pub(crate) async fn run(
     hooks: Arc<Webhooks>,
@@ -48,13 +48,33 @@ async fn send(hooks: &Webhooks, client: &reqwest::Client, job: Job) {
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut headers = BTreeMap::new();
     headers.insert("content-type".to_string(), "application/json".to_string());
-    headers.insert("webhook-id".to_string(), job.event.event_id.clone());
-    headers.insert("webhook-timestamp".to_string(), timestamp.to_string());
-    if let Some(secret) = &spec.secret {
-        headers.insert(
-            "webhook-signature".to_string(),
-            sign::signature(secret, &job.event.event_id, timestamp, &job.event.body),
-        );
+    match spec.signing {
+        Signing::StandardWebhooks => {
+            headers.insert("webhook-id".to_string(), job.event.event_id.clone());
+            headers.insert("webhook-timestamp".to_string(), timestamp.to_string());
+            if let Some(secret) = &spec.secret {
+                headers.insert(
+                    "webhook-signature".to_string(),
+                    sign::signature(secret, &job.event.event_id, timestamp, &job.event.body),
+                );
+            }
+        }
+        Signing::HubSha256 => {
+            if let Some(secret) = &spec.secret {
+                headers.insert(
+                    "x-hub-signature".to_string(),
+                    sign::hub_signature(secret, &job.event.body),
+                );
+            }
+        }
+    }
+    for (k, v) in &job.event.headers {
+        headers.insert(k.to_ascii_lowercase(), v.clone());
+    }
+    if job.retry > 0
+        && let Some(name) = spec.retry.as_ref().and_then(|r| r.header.as_ref())
+    {
+        headers.insert(name.to_ascii_lowercase(), job.retry.to_string());
     }
     if let Some(token) = &spec.token {
         let name = spec
@@ -75,5 +95,6 @@ async fn send(hooks: &Webhooks, client: &reqwest::Client, job: Job) {
         Ok(resp) => Ok(resp.status().as_u16()),
         Err(e) => Err(e.to_string()),
     };
+    hooks.retry_after_failure(&job, &result);
     hooks.finish(job.delivery_id, headers, result);
 }
