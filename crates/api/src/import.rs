@@ -12,7 +12,8 @@
 //! description, else the message's first line. CWE from `external/cwe/cwe-<n>` tags, CVE from a
 //! `CVE-…` rule id or tag. Asset: `uri:line` of the first location.
 
-use lockstep_domain::{Cve, Cwe, ScannerKey, Severity};
+use lockstep_domain::text::{ECHO_CHARS, excerpt, free_text};
+use lockstep_domain::{Cve, Cwe, Finding, ScannerKey, Severity, Title};
 use lockstep_store::NewFinding;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -73,7 +74,7 @@ pub fn parse_json(
     for (i, item) in items.iter().enumerate() {
         match json_item(item, &scanner, now) {
             Ok(finding) => out.push(finding),
-            Err(problem) => problems.push(format!("findings[{i}]: {problem}")),
+            Err(problem) => problems.push(format!("{}: {problem}", json_path(i, item))),
         }
         if problems.len() >= MAX_PROBLEMS {
             break;
@@ -92,6 +93,14 @@ fn finish(out: Vec<NewFinding>, problems: Vec<String>) -> Result<Vec<NewFinding>
     Ok(out)
 }
 
+/// Where a finding of a JSON document is: its index, and its key when it has a readable one.
+fn json_path(index: usize, item: &Value) -> String {
+    match text(item, "key") {
+        Some(key) => format!("findings[{index}] (key {:?})", excerpt(key, ECHO_CHARS)),
+        None => format!("findings[{index}]"),
+    }
+}
+
 fn scanner_name(scanner: &str) -> Result<String, String> {
     let scanner = scanner.trim();
     if scanner.is_empty() {
@@ -99,13 +108,24 @@ fn scanner_name(scanner: &str) -> Result<String, String> {
             "no scanner name: set \"scanner\" in the document or pass one with the request".into(),
         );
     }
-    Ok(scanner.to_owned())
+    checked("scanner", scanner, Finding::MAX_SCANNER_CHARS).map(str::to_owned)
+}
+
+/// Free text of a finding: no NUL, bounded (see `lockstep_domain::text`).
+fn checked<'a>(field: &'static str, value: &'a str, max_chars: usize) -> Result<&'a str, String> {
+    free_text(field, value, max_chars).map_err(|e| e.to_string())
+}
+
+fn title(value: &str) -> Result<String, String> {
+    Title::parse(value)
+        .map(String::from)
+        .map_err(|e| e.to_string())
 }
 
 fn json_item(item: &Value, scanner: &str, now: OffsetDateTime) -> Result<NewFinding, String> {
     let key =
         text(item, "key").ok_or("key is required (the scanner's stable id of the finding)")?;
-    let title = text(item, "title").ok_or("title is required")?;
+    let title_text = text(item, "title").ok_or("title is required")?;
     let severity: Severity = text(item, "severity")
         .ok_or("severity is required (critical, high, medium, low or info)")?
         .to_ascii_lowercase()
@@ -124,12 +144,17 @@ fn json_item(item: &Value, scanner: &str, now: OffsetDateTime) -> Result<NewFind
         })?,
         None => now,
     };
+    let asset = text(item, "asset")
+        .map(|a| checked("asset", a, Finding::MAX_ASSET_CHARS))
+        .transpose()?;
+    let description = text(item, "description").unwrap_or_default();
     Ok(NewFinding {
         scanner_key: ScannerKey::parse(key).map_err(|e| e.to_string())?,
-        title: title.to_owned(),
-        description: text(item, "description").unwrap_or_default().to_owned(),
+        title: title(title_text)?,
+        description: checked("description", description, Finding::MAX_DESCRIPTION_CHARS)?
+            .to_owned(),
         severity,
-        asset: text(item, "asset").map(str::to_owned),
+        asset: asset.map(str::to_owned),
         cve: text(item, "cve")
             .map(Cve::parse)
             .transpose()
@@ -280,7 +305,7 @@ fn sarif_result(
         .or_else(|| first_value("fingerprints"))
         .or_else(|| rule_id.map(|id| format!("{id}:{}", asset.as_deref().unwrap_or("-"))))
         .ok_or("the result has no ruleId and no fingerprints to key it by")?;
-    let title = rule
+    let title_text = rule
         .and_then(|r| r.pointer("/shortDescription/text"))
         .and_then(Value::as_str)
         .map(str::trim)
@@ -309,10 +334,14 @@ fn sarif_result(
         .cloned()
         .collect::<Vec<_>>()
         .join("\n\n");
+    if let Some(asset) = &asset {
+        checked("asset", asset, Finding::MAX_ASSET_CHARS)?;
+    }
     Ok(NewFinding {
         scanner_key: ScannerKey::parse(&key).map_err(|e| e.to_string())?,
-        title: title.to_owned(),
-        description,
+        title: title(title_text)?,
+        description: checked("description", &description, Finding::MAX_DESCRIPTION_CHARS)?
+            .to_owned(),
         severity,
         asset,
         cve,
@@ -358,7 +387,7 @@ mod tests {
         let err = parse_json(doc.to_string().as_bytes(), "s", now()).unwrap_err();
         assert_eq!(err.problems.len(), 2);
         assert!(
-            err.problems[0].starts_with("findings[0]: severity"),
+            err.problems[0].starts_with("findings[0] (key \"A\"): severity"),
             "{err}"
         );
         assert!(err.problems[1].contains("key is required"), "{err}");
@@ -366,6 +395,49 @@ mod tests {
         let none =
             parse_json(json!({"findings": []}).to_string().as_bytes(), "s", now()).unwrap_err();
         assert!(none.to_string().contains("no findings"));
+    }
+
+    #[test]
+    fn text_fields_refuse_nul_and_overlong_values_naming_the_finding() {
+        let doc = json!([
+            {"key": "OK-1", "title": "fine", "severity": "low"},
+            {"key": "NUL-1", "title": "bad\u{0}title", "severity": "low"},
+            {"key": "LONG-1", "title": "t".repeat(1001), "severity": "low"},
+            {"key": "DESC-1", "title": "t", "severity": "low", "description": "a\u{0}b"},
+            {"key": "K".repeat(100_000), "title": "t", "severity": "low"}
+        ]);
+        let err = parse_json(doc.to_string().as_bytes(), "s", now()).unwrap_err();
+        assert_eq!(err.problems.len(), 4, "{err}");
+        assert!(
+            err.problems[0]
+                .starts_with("findings[1] (key \"NUL-1\"): title must be text without NUL"),
+            "{err}"
+        );
+        assert!(
+            err.problems[1]
+                .starts_with("findings[2] (key \"LONG-1\"): title must be at most 1000 characters"),
+            "{err}"
+        );
+        assert!(
+            err.problems[2].starts_with("findings[3] (key \"DESC-1\"): description"),
+            "{err}"
+        );
+        assert!(
+            err.problems[3].starts_with("findings[4] (key \"KKK"),
+            "{err}"
+        );
+        assert!(
+            err.problems[3].len() < 400,
+            "a 100k-character key is echoed as an excerpt: {}",
+            err.problems[3].len()
+        );
+        let sarif = json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}},
+            "results": [{"ruleId": "r", "level": "note", "message": {"text": "nul\u{0}here"}}]}]});
+        let err = parse_sarif(sarif.to_string().as_bytes(), "s", now()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("runs[0].results[0]: title"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -87,7 +87,7 @@ fn settings_from_pb(
 
 fn check_name(name: &str) -> Result<String, Status> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.contains(['\n', '\r']) {
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(Status::invalid_argument(
             "name is required: one line of at most 100 characters, such as \"servicenow-prod\"",
         ));

@@ -4,6 +4,9 @@ use tonic::transport::Channel;
 
 use crate::{Cli, Failure, Result};
 
+/// The server refuses longer tokens too (`lockstep_service_kit::auth::MAX_TOKEN_CHARS`).
+const MAX_TOKEN_CHARS: usize = 256;
+
 pub async fn connect(url: &str, what: &str) -> Result<Channel> {
     let endpoint = Channel::from_shared(url.to_owned())
         .map_err(|e| Failure::usage(format!("{what} address {url:?} is not a URL: {e}")))?;
@@ -31,6 +34,17 @@ pub fn req<T>(cli: &Cli, message: T) -> Result<tonic::Request<T>> {
         code: 4,
         message: "no API token: set LOCKSTEP_TOKEN or pass --token (create one with `lockstep admin create-token`)".into(),
     })?;
+    // A token is ~47 characters; a huge one would only make the HTTP/2 layer fail obscurely.
+    if token.len() > MAX_TOKEN_CHARS {
+        return Err(Failure {
+            code: 4,
+            message: format!(
+                "the API token is {} characters long, but Lockstep tokens have fewer than \
+                 {MAX_TOKEN_CHARS}; check LOCKSTEP_TOKEN or --token",
+                token.len()
+            ),
+        });
+    }
     let mut request = tonic::Request::new(message);
     let value = format!("Bearer {token}")
         .parse()

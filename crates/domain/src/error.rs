@@ -92,7 +92,7 @@ impl DomainError {
     ) -> Self {
         DomainError::InvalidValue {
             field,
-            value: value.into(),
+            value: crate::text::excerpt(&value.into(), crate::text::ECHO_CHARS),
             expected: expected.into(),
         }
     }

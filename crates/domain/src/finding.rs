@@ -34,6 +34,14 @@ pub struct Finding {
     pub updated_at: OffsetDateTime,
 }
 
+impl Finding {
+    /// Bounds of the scanner's free text, checked at import (the title's is
+    /// [`crate::Title::MAX_CHARS`]).
+    pub const MAX_DESCRIPTION_CHARS: usize = 100_000;
+    pub const MAX_ASSET_CHARS: usize = 1_000;
+    pub const MAX_SCANNER_CHARS: usize = 200;
+}
+
 /// A scanner's identifier for a finding: one line, at most 255 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

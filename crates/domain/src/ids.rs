@@ -37,7 +37,7 @@ macro_rules! typed_id {
             pub fn parse(s: &str) -> Result<Self, ParseIdError> {
                 Uuid::parse_str(s.trim()).map(Self).map_err(|_| ParseIdError {
                     kind: $label,
-                    value: s.to_owned(),
+                    value: crate::text::excerpt(s, crate::text::ECHO_CHARS),
                 })
             }
         }

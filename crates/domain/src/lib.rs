@@ -21,6 +21,7 @@ pub mod rules;
 pub mod servicenow;
 pub mod severity;
 pub mod template;
+pub mod text;
 pub mod ticket;
 pub mod ticket_request;
 pub mod transition;
@@ -47,6 +48,7 @@ pub use rules::{KindRules, MappedPriority, MappingRules};
 pub use servicenow::{Impact, Priority, ServiceNowTable, Urgency};
 pub use severity::{BySeverity, ServiceNowFields};
 pub use template::Template;
+pub use text::Title;
 pub use ticket::{
     CorrelationId, ExternalId, JiraProjectKey, TicketKey, TicketKind, TicketRef, TicketTarget,
 };

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 use crate::finding::Finding;
+use crate::text::{ECHO_CHARS, excerpt};
 
 /// The finding fields a template may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +87,7 @@ impl Template {
 
     pub fn parse(source: &str) -> Result<Self, DomainError> {
         let fail = |problem: String| DomainError::InvalidTemplate {
-            template: source.to_owned(),
+            template: excerpt(source, ECHO_CHARS),
             problem,
         };
         if source.trim().is_empty() {

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use crate::error::DomainError;
 use crate::ids::FindingId;
+use crate::text::{ECHO_CHARS, excerpt};
 use crate::ticket::{TicketKey, TicketTarget};
 use crate::vocab::Vendor;
 
@@ -47,7 +48,7 @@ impl TicketMode {
             "standalone" => match related {
                 None => Ok(TicketMode::Standalone),
                 Some(key) => Err(DomainError::UnexpectedRelatedTicket {
-                    key: key.to_owned(),
+                    key: excerpt(key, ECHO_CHARS),
                 }),
             },
             "subtask" => Ok(TicketMode::Subtask {
@@ -57,7 +58,7 @@ impl TicketMode {
                 related: key("link", "related")?,
             }),
             _ => Err(DomainError::UnknownTicketMode {
-                value: mode.to_owned(),
+                value: excerpt(mode, ECHO_CHARS),
             }),
         }
     }

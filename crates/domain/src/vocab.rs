@@ -48,7 +48,7 @@ macro_rules! vocabulary {
                     $($text => Ok($name::$variant),)+
                     _ => Err(ParseVocabError {
                         kind: $kind,
-                        value: s.to_owned(),
+                        value: crate::text::excerpt(s, crate::text::ECHO_CHARS),
                         expected: concat!($($text, " "),+),
                     }),
                 }

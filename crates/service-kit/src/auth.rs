@@ -104,6 +104,10 @@ impl Authenticator {
     }
 }
 
+/// Lockstep's tokens are `lst_` and 43 base64url characters; anything much longer is not one, and
+/// is refused before it is hashed or looked up.
+pub const MAX_TOKEN_CHARS: usize = 256;
+
 /// The token of an `authorization: Bearer <token>` header.
 fn bearer(metadata: &MetadataMap) -> Result<&str, Status> {
     let missing = || {
@@ -122,6 +126,13 @@ fn bearer(metadata: &MetadataMap) -> Result<&str, Status> {
         return Err(Status::unauthenticated(
             "the authorization header must be `Bearer <token>`",
         ));
+    }
+    if token.len() > MAX_TOKEN_CHARS {
+        return Err(Status::unauthenticated(format!(
+            "the API token is {} characters long, but Lockstep tokens have fewer than \
+             {MAX_TOKEN_CHARS}; check LOCKSTEP_TOKEN or --token",
+            token.len()
+        )));
     }
     Ok(token)
 }
@@ -144,6 +155,14 @@ mod tests {
             let err = bearer(&meta(bad)).unwrap_err();
             assert_eq!(err.code(), tonic::Code::Unauthenticated, "{bad}");
         }
+        let long = format!("Bearer lst_{}", "x".repeat(10_000));
+        let err = bearer(&meta(&long)).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unauthenticated);
+        assert!(
+            err.message().contains("10004 characters long"),
+            "{}",
+            err.message()
+        );
         let err = bearer(&MetadataMap::new()).unwrap_err();
         assert!(err.message().contains("authorization: Bearer"));
     }

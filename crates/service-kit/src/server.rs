@@ -88,6 +88,9 @@ impl GrpcRoutes {
                 .await;
         };
         Server::builder()
+            .layer(tower::util::MapResponseLayer::new(
+                crate::status::bound_response::<tonic::body::Body>,
+            ))
             .add_routes(self.routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
             .await

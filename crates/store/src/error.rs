@@ -15,6 +15,10 @@ pub(crate) mod pg_codes {
     pub const RESTRICT_VIOLATION: &str = "23001";
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
     pub const STRING_DATA_RIGHT_TRUNCATION: &str = "22001";
+    /// "invalid byte sequence for encoding UTF8: 0x00": a NUL in a text parameter.
+    pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+    /// `\u0000` in a jsonb value.
+    pub const UNTRANSLATABLE_CHARACTER: &str = "22P05";
     pub const SERIALIZATION_FAILURE: &str = "40001";
     pub const DEADLOCK_DETECTED: &str = "40P01";
 }
@@ -131,6 +135,15 @@ fn classify(err: sqlx::Error) -> StoreError {
                     | pg_codes::STRING_DATA_RIGHT_TRUNCATION,
                 ) => StoreError::Invalid {
                     what: db.message().to_owned(),
+                },
+                // The edges refuse NUL in the fields they know; this catches any they miss, so
+                // it is still the caller's error rather than an internal one.
+                Some(
+                    pg_codes::CHARACTER_NOT_IN_REPERTOIRE | pg_codes::UNTRANSLATABLE_CHARACTER,
+                ) => StoreError::Invalid {
+                    what: "a text value holds a NUL character (\\u0000), which cannot be stored; \
+                           remove it"
+                        .to_owned(),
                 },
                 Some(pg_codes::RESTRICT_VIOLATION) => StoreError::conflict(db.message().to_owned()),
                 _ => StoreError::Database(sqlx::Error::Database(db)),

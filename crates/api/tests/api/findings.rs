@@ -66,7 +66,7 @@ async fn json_and_sarif_imports_upsert_by_scanner_key() {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(
-        err.message().contains("findings[0]: severity"),
+        err.message().contains("findings[0] (key \"x\"): severity"),
         "{}",
         err.message()
     );

@@ -6,5 +6,6 @@ mod support;
 mod auth;
 mod destination;
 mod findings;
+mod hostile;
 mod integrations;
 mod tenants;

@@ -29,6 +29,23 @@ async fn tenants_are_created_and_read_back() {
 }
 
 #[tokio::test]
+async fn a_nul_character_in_any_text_is_invalid_input_not_an_internal_error() {
+    let fx = fixture().await;
+    let err = fx.store().tenants().create("Ac\0me").await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err:?}");
+    assert!(err.to_string().contains("NUL character"), "{err}");
+    let err = fx
+        .store()
+        .api_tokens()
+        .create(fx.tenant, "bot\0", &hash(7), Role::Viewer)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err:?}");
+    // The connection that saw the error is still usable.
+    assert!(fx.store().tenants().get(fx.tenant).await.is_ok());
+}
+
+#[tokio::test]
 async fn a_token_authenticates_until_it_is_revoked() {
     let fx = fixture().await;
     let tokens = || fx.store().api_tokens();
