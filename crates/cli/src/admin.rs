@@ -98,7 +98,7 @@ pub async fn run(cmd: &AdminCommand, output: Output) -> Result<()> {
                 Output::Json => {
                     render::json(&json!({"id": tenant.id.to_string(), "name": tenant.name}))
                 }
-                Output::Table => println!("{}", tenant.id),
+                Output::Table => crate::outln!("{}", tenant.id),
             }
         }
         AdminCommand::CreateToken {
@@ -114,7 +114,7 @@ pub async fn run(cmd: &AdminCommand, output: Output) -> Result<()> {
             let token = token(&store(db).await?, tenant, name, role).await?;
             match output {
                 Output::Json => render::json(&json!({"token": token, "role": role.as_str()})),
-                Output::Table => println!("{token}"),
+                Output::Table => crate::outln!("{token}"),
             }
         }
         AdminCommand::Bootstrap { tenant_name, db } => {
@@ -133,8 +133,8 @@ pub async fn run(cmd: &AdminCommand, output: Output) -> Result<()> {
                     render::json(&json!({"tenant_id": tenant.id.to_string(), "token": token}))
                 }
                 Output::Table => {
-                    println!("LOCKSTEP_TENANT={}", tenant.id);
-                    println!("LOCKSTEP_TOKEN={token}");
+                    crate::outln!("LOCKSTEP_TENANT={}", tenant.id);
+                    crate::outln!("LOCKSTEP_TOKEN={token}");
                 }
             }
         }

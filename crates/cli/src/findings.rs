@@ -178,7 +178,7 @@ pub async fn run(cli: &Cli, cmd: &FindingsCommand) -> Result<()> {
                     render::json(&json!({"created": out.created, "updated": out.updated,
                     "findings": out.findings.iter().map(|f| json!({"id": f.id, "scanner_key": f.scanner_key, "created": f.created})).collect::<Vec<_>>()}))
                 }
-                Output::Table => println!(
+                Output::Table => crate::outln!(
                     "imported {} findings: {} new, {} updated",
                     out.findings.len(),
                     out.created,
@@ -224,9 +224,13 @@ pub async fn run(cli: &Cli, cmd: &FindingsCommand) -> Result<()> {
                 Output::Table => {
                     show(cli.output, std::slice::from_ref(&f));
                     for l in &f.tickets {
-                        println!(
+                        crate::outln!(
                             "  {} {} on {} ({}) {}",
-                            l.state, l.key, l.integration_name, l.table_or_project, l.url
+                            render::escape(&l.state),
+                            render::escape(&l.key),
+                            render::escape(&l.integration_name),
+                            render::escape(&l.table_or_project),
+                            render::escape(&l.url)
                         );
                     }
                 }

@@ -213,10 +213,14 @@ pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
                         "detail": c.detail, "problem": c.problem, "remedy": c.remedy})).collect::<Vec<_>>(),
                 })),
                 Output::Table => {
-                    println!(
-                        "{} as {}: {}",
-                        report.instance,
-                        report.user_name,
+                    // Without an answer from the instance there is no user name to show.
+                    let user = match report.user_name.as_str() {
+                        "" => String::new(),
+                        name => format!(" as {}", render::escape(name)),
+                    };
+                    crate::outln!(
+                        "{}{user}: {}",
+                        render::escape(&report.instance),
                         if report.ok { "OK" } else { "PROBLEMS FOUND" }
                     );
                     render::table(

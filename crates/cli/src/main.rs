@@ -14,6 +14,7 @@ mod render;
 mod tickets;
 mod up;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -23,7 +24,7 @@ use crate::render::Output;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success
+  0  success (also when the reader of the output stops early, as `| head` does)
   1  any other failure
   2  usage error or invalid argument (fix the command)
   3  not found (NOT_FOUND)
@@ -153,7 +154,10 @@ async fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
+            // Escaped: the message may repeat text from the server. Written without panicking,
+            // whatever became of stderr.
+            let message = render::escape(&failure.message);
+            let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(failure.code)
         }
     }

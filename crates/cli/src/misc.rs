@@ -30,9 +30,9 @@ pub enum MappingsCommand {
 
 fn show_rules(output: Output, rules: &pb::MappingRules) {
     match output {
-        Output::Json => println!("{}", rules.rules_json),
+        Output::Json => crate::outln!("{}", rules.rules_json),
         Output::Table => {
-            println!(
+            crate::outln!(
                 "integration {} ({}){}",
                 rules.integration_id,
                 rules.vendor,
@@ -62,7 +62,7 @@ fn show_rules(output: Output, rules: &pb::MappingRules) {
                     .collect::<Vec<_>>(),
             );
             for w in &rules.instance_warnings {
-                eprintln!("warning: {w}");
+                eprintln!("warning: {}", render::escape(w));
             }
         }
     }

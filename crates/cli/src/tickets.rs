@@ -271,13 +271,13 @@ pub async fn run(cli: &Cli, cmd: &TicketsCommand) -> Result<()> {
                     "fields": p.fields.iter().map(|f| json!({"field": f.field, "value": f.value, "source": f.source})).collect::<Vec<_>>()})).collect())),
                 Output::Table => {
                     for p in &previews {
-                        println!("finding {}", p.finding_id);
+                        crate::outln!("finding {}", p.finding_id);
                         if !p.error.is_empty() {
-                            println!("  error: {}", p.error);
+                            crate::outln!("  error: {}", render::escape(&p.error));
                             continue;
                         }
                         if let Some(existing) = &p.existing {
-                            println!("  already linked to {} ({}): creating returns it", existing.key, existing.state);
+                            crate::outln!("  already linked to {} ({}): creating returns it", render::escape(&existing.key), render::escape(&existing.state));
                         }
                         let rows: Vec<Vec<String>> = p
                             .fields

@@ -2,45 +2,15 @@
 //! against an in-process api and ticket-writer and the ServiceNow emulator, with the documented
 //! exit codes.
 
-use std::process::Output;
+mod support;
+mod terminal;
 
 use lockstep_bus::Bus;
 use lockstep_itsm_sim::{SimConfig, SimServer};
 use lockstep_platform::Shutdown;
 use lockstep_testkit::{TestDb, TestNats};
 
-const MASTER_KEYS: &str = "test:CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=";
-
-struct Cli {
-    env: Vec<(String, String)>,
-}
-
-impl Cli {
-    async fn run(&self, args: &[&str]) -> Output {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_lockstep"))
-            .args(args)
-            .envs(self.env.iter().cloned())
-            .output()
-            .await
-            .unwrap()
-    }
-
-    async fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args).await;
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    async fn json(&self, args: &[&str]) -> serde_json::Value {
-        let mut all = args.to_vec();
-        all.extend(["-o", "json"]);
-        serde_json::from_str(&self.ok(&all).await).unwrap()
-    }
-}
+use crate::support::{Cli, MASTER_KEYS};
 
 #[tokio::test]
 async fn bootstrap_import_escalate_and_exit_codes() {
