@@ -2,13 +2,14 @@
 //! changes. Reads need any role; import and status changes need analyst or admin.
 
 use lockstep_bus::Bus;
+use lockstep_domain::text::free_text;
 use lockstep_domain::{FindingId, FindingStatus, Severity, SyncChannel};
 use lockstep_proto::v1 as pb;
 use lockstep_proto::v1::finding_service_server::{FindingService, FindingServiceServer};
 use lockstep_service_kit::convert::{self, finding_id, opt_vocab, page_size};
 use lockstep_service_kit::{Access, Caller, status};
 use lockstep_store::{
-    Cursor, FindingFilter, FindingRecord, NewActivity, PageRequest, StatusChange, Store,
+    Cursor, FindingFilter, FindingRecord, NewActivity, PageRequest, StatusChange, Store, StoreError,
 };
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
@@ -106,6 +107,9 @@ pub async fn publish_change(bus: &Bus, change: &StatusChange) -> Result<(), Stat
         })
 }
 
+/// An analyst's note on a status change is kept in the activity feed.
+const MAX_NOTE_CHARS: usize = 2_000;
+
 async fn set_status(
     ctx: &Ctx,
     caller: &Caller,
@@ -115,37 +119,41 @@ async fn set_status(
     let to: FindingStatus = opt_vocab("status", &req.status)?
         .ok_or_else(|| Status::invalid_argument("status is required"))?;
     let expected: Option<FindingStatus> = opt_vocab("expected_status", &req.expected_status)?;
+    let note = free_text("note", req.note.trim(), MAX_NOTE_CHARS).map_err(status::from_domain)?;
+    // The status and its activity row commit together or not at all.
     let change = ctx
         .store
-        .findings()
-        .set_status(caller.tenant, id, to, expected)
+        .in_tx(async |tx| {
+            let change = tx
+                .findings()
+                .set_status(caller.tenant, id, to, expected)
+                .await?;
+            if change.changed() {
+                let message = if note.is_empty() {
+                    format!("{} set the status to {to}", caller.name)
+                } else {
+                    format!("{} set the status to {to}: {note}", caller.name)
+                };
+                tx.activity()
+                    .append(
+                        caller.tenant,
+                        &NewActivity {
+                            finding_id: id,
+                            channel: SyncChannel::Manual,
+                            actor: caller.name.clone(),
+                            kind: "status_changed".into(),
+                            from_status: Some(change.previous),
+                            to_status: Some(to),
+                            message,
+                            details: serde_json::json!({"note": note}),
+                        },
+                    )
+                    .await?;
+            }
+            Ok::<_, StoreError>(change)
+        })
         .await
         .map_err(status::from_store)?;
-    if change.changed() {
-        let note = req.note.trim();
-        let message = if note.is_empty() {
-            format!("{} set the status to {to}", caller.name)
-        } else {
-            format!("{} set the status to {to}: {note}", caller.name)
-        };
-        ctx.store
-            .activity()
-            .append(
-                caller.tenant,
-                &NewActivity {
-                    finding_id: id,
-                    channel: SyncChannel::Manual,
-                    actor: caller.name.clone(),
-                    kind: "status_changed".into(),
-                    from_status: Some(change.previous),
-                    to_status: Some(to),
-                    message,
-                    details: serde_json::json!({"note": note}),
-                },
-            )
-            .await
-            .map_err(status::from_store)?;
-    }
     publish_change(&ctx.bus, &change).await?;
     let mut out = with_links(
         &ctx.store,

@@ -281,31 +281,46 @@ impl IntegrationService for Integrations {
             )));
         }
         let wants = |field: &str| mask.is_empty() || mask.contains(&field);
-        let store = &self.ctx.store;
-        let mut record = store
-            .integrations()
-            .get(caller.tenant, id)
+        let settings = if wants("settings") {
+            Some(settings_from_pb(req.settings.as_ref())?)
+        } else {
+            None
+        };
+        if wants("active") && req.active {
+            let current = self
+                .ctx
+                .store
+                .integrations()
+                .get(caller.tenant, id)
+                .await
+                .map_err(status::from_store)?;
+            if !current.active {
+                // Where the name leads may have changed while the integration was inactive.
+                self.ctx.vendors.check_destination(&current.base_url).await?;
+            }
+        }
+        // Settings and `active` change together or not at all.
+        let record = self
+            .ctx
+            .store
+            .in_tx(async |tx| {
+                let mut record = tx.integrations().get(caller.tenant, id).await?;
+                if let Some(settings) = &settings {
+                    record = tx
+                        .integrations()
+                        .update_settings(caller.tenant, id, settings)
+                        .await?;
+                }
+                if wants("active") && record.active != req.active {
+                    record = tx
+                        .integrations()
+                        .set_active(caller.tenant, id, req.active)
+                        .await?;
+                }
+                Ok::<_, StoreError>(record)
+            })
             .await
             .map_err(status::from_store)?;
-        if wants("active") && req.active && !record.active {
-            // Where the name leads may have changed while the integration was inactive.
-            self.ctx.vendors.check_destination(&record.base_url).await?;
-        }
-        if wants("settings") {
-            let settings = settings_from_pb(req.settings.as_ref())?;
-            record = store
-                .integrations()
-                .update_settings(caller.tenant, id, &settings)
-                .await
-                .map_err(status::from_store)?;
-        }
-        if wants("active") && record.active != req.active {
-            record = store
-                .integrations()
-                .set_active(caller.tenant, id, req.active)
-                .await
-                .map_err(status::from_store)?;
-        }
         Ok(Response::new(to_pb(&record)))
     }
 

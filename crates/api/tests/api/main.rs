@@ -3,6 +3,7 @@
 
 mod support;
 
+mod atomic;
 mod auth;
 mod destination;
 mod findings;
