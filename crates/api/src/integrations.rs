@@ -15,6 +15,7 @@ use lockstep_store::{IntegrationRecord, IntegrationSettings, NewIntegration, Sto
 use tonic::{Request, Response, Status};
 
 use crate::ctx::{Ctx, id_for_request, offset_page};
+use crate::replay;
 
 pub struct Integrations {
     ctx: Ctx,
@@ -146,19 +147,6 @@ impl IntegrationService for Integrations {
             .await?;
         let req = request.into_inner();
         let replay_id = id_for_request(caller.tenant, "CreateIntegration", &req.request_id)?;
-        if let Some(id) = replay_id {
-            match self
-                .ctx
-                .store
-                .integrations()
-                .get(caller.tenant, IntegrationId::from_uuid(id))
-                .await
-            {
-                Ok(existing) => return Ok(Response::new(to_pb(&existing))),
-                Err(StoreError::NotFound { .. }) => {}
-                Err(e) => return Err(status::from_store(e)),
-            }
-        }
         let vendor_name = req.vendor.trim();
         let vendor: Vendor = if vendor_name.is_empty() {
             Vendor::ServiceNow
@@ -199,22 +187,26 @@ impl IntegrationService for Integrations {
             sealed_webhook_secret,
             settings,
         };
-        let created = self
-            .ctx
-            .store
-            .integrations()
-            .create(caller.tenant, &new)
-            .await;
-        let record = match created {
+        let store = &self.ctx.store;
+        // A repeated request_id returns the original only if the request is the same.
+        let replay = |existing| replay::same_integration(keyring, &req.request_id, existing, &new);
+        if replay_id.is_some() {
+            match store.integrations().get(caller.tenant, id).await {
+                Ok(existing) => return Ok(Response::new(to_pb(&replay(existing)?))),
+                Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(status::from_store(e)),
+            }
+        }
+        let record = match store.integrations().create(caller.tenant, &new).await {
             Ok(record) => record,
             // A concurrent retry with the same request_id may have won the race.
-            Err(e) if replay_id.is_some() => self
-                .ctx
-                .store
-                .integrations()
-                .get(caller.tenant, id)
-                .await
-                .map_err(|_| status::from_store(e))?,
+            Err(e) if replay_id.is_some() => replay(
+                store
+                    .integrations()
+                    .get(caller.tenant, id)
+                    .await
+                    .map_err(|_| status::from_store(e))?,
+            )?,
             Err(e) => return Err(status::from_store(e)),
         };
         tracing::info!(integration = %record.id, name = %record.name, by = %caller.name, "integration created");

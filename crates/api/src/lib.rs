@@ -21,6 +21,7 @@ pub mod import;
 pub mod integrations;
 pub mod mapping;
 pub mod presets;
+mod replay;
 pub mod workbench;
 
 pub use app::{App, Deps};

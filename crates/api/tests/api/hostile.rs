@@ -142,3 +142,50 @@ async fn huge_tokens_and_page_tokens_get_clear_bounded_answers() {
     assert_eq!(err.code(), Code::InvalidArgument, "{}", err.message());
     assert!(err.message().len() <= lockstep_service_kit::status::MAX_MESSAGE_BYTES);
 }
+
+#[tokio::test]
+async fn a_request_id_repeated_with_other_content_is_a_conflict() {
+    let env = Env::start().await;
+    let mut create = crate::support::create_integration(env.sim.base_url(), "sn");
+    create.request_id = "7d0c0e52-0000-4000-8000-00000000beef".into();
+    let first = env
+        .integrations()
+        .create_integration(req(&env.a.admin, create.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    let again = env
+        .integrations()
+        .create_integration(req(&env.a.admin, create.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.id, again.id, "the same request returns the original");
+
+    let mut renamed = create.clone();
+    renamed.name = "sn-other".into();
+    let mut repassworded = create.clone();
+    repassworded.credentials = Some(crate::support::basic("lockstep.integration", "another"));
+    for changed in [renamed, repassworded] {
+        let err = env
+            .integrations()
+            .create_integration(req(&env.a.admin, changed))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::AlreadyExists, "{}", err.message());
+        assert!(
+            err.message().contains(&create.request_id) && err.message().contains(&first.id),
+            "{}",
+            err.message()
+        );
+    }
+    let listed = env
+        .integrations()
+        .list_integrations(req(&env.a.viewer, pb::ListIntegrationsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .integrations;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "sn");
+}
