@@ -11,11 +11,10 @@ use lockstep_service_kit::{Access, Caller, status};
 use lockstep_store::{
     Cursor, FindingFilter, FindingRecord, NewActivity, PageRequest, StatusChange, Store, StoreError,
 };
-use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 
 use crate::ctx::Ctx;
-use crate::import;
+use crate::import_stream;
 
 pub struct Findings {
     ctx: Ctx,
@@ -175,18 +174,7 @@ impl FindingService for Findings {
             .caller(&request, Access::Write, "importing findings")
             .await?;
         let req = request.into_inner();
-        let now = OffsetDateTime::now_utc();
-        let parsed = match pb::ImportFormat::try_from(req.format) {
-            Ok(pb::ImportFormat::Json) => import::parse_json(&req.content, &req.scanner, now),
-            Ok(pb::ImportFormat::Sarif) => import::parse_sarif(&req.content, &req.scanner, now),
-            _ => {
-                return Err(Status::invalid_argument(
-                    "format is required: IMPORT_FORMAT_JSON or IMPORT_FORMAT_SARIF",
-                ));
-            }
-        };
-        let findings =
-            parsed.map_err(|e| Status::invalid_argument(format!("nothing was imported: {e}")))?;
+        let findings = import_stream::parse(req.format, &req.content, &req.scanner)?;
         let outcome = self
             .ctx
             .store
@@ -198,16 +186,23 @@ impl FindingService for Findings {
         Ok(Response::new(pb::ImportFindingsResponse {
             created: outcome.created as i32,
             updated: outcome.updated as i32,
-            findings: outcome
-                .rows
-                .iter()
-                .map(|r| pb::ImportedFinding {
-                    id: r.id.to_string(),
-                    scanner_key: r.scanner_key.as_str().to_owned(),
-                    created: r.created,
-                })
-                .collect(),
+            findings: import_stream::imported(&outcome),
         }))
+    }
+
+    type ImportFindingsStreamStream = import_stream::ProgressStream;
+
+    async fn import_findings_stream(
+        &self,
+        request: Request<tonic::Streaming<pb::ImportFindingsPiece>>,
+    ) -> Result<Response<Self::ImportFindingsStreamStream>, Status> {
+        let caller = self
+            .ctx
+            .caller(&request, Access::Write, "importing findings")
+            .await?;
+        let progress =
+            import_stream::start(self.ctx.store.clone(), caller, request.into_inner()).await?;
+        Ok(Response::new(progress))
     }
 
     async fn list_findings(

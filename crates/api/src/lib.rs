@@ -18,6 +18,7 @@ pub mod config;
 mod ctx;
 pub mod findings;
 pub mod import;
+pub mod import_stream;
 pub mod integrations;
 pub mod mapping;
 pub mod presets;

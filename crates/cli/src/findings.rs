@@ -8,6 +8,7 @@ use lockstep_proto::v1::finding_service_client::FindingServiceClient;
 use serde_json::{Value, json};
 
 use crate::client::{api, req};
+use crate::import_stream;
 use crate::render::{self, Output};
 use crate::{Cli, Failure, Result};
 
@@ -162,17 +163,7 @@ pub async fn run(cli: &Cli, cmd: &FindingsCommand) -> Result<()> {
             } else {
                 pb::ImportFormat::Json
             };
-            let out = client
-                .import_findings(req(
-                    cli,
-                    pb::ImportFindingsRequest {
-                        format: format as i32,
-                        content,
-                        scanner: scanner.clone(),
-                    },
-                )?)
-                .await?
-                .into_inner();
+            let out = import_stream::import(cli, &mut client, format, content, scanner).await?;
             match cli.output {
                 Output::Json => {
                     render::json(&json!({"created": out.created, "updated": out.updated,

@@ -8,6 +8,7 @@
 mod admin;
 mod client;
 mod findings;
+mod import_stream;
 mod integrations;
 mod misc;
 mod render;

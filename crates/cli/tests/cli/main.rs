@@ -2,6 +2,7 @@
 //! against an in-process api and ticket-writer and the ServiceNow emulator, with the documented
 //! exit codes.
 
+mod import;
 mod support;
 mod terminal;
 
