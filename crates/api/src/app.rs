@@ -43,6 +43,7 @@ impl App {
             .add(crate::integrations::service(ctx.clone()))
             .add(crate::mapping::service(ctx.clone()))
             .add(crate::presets::service(ctx.clone()))
+            .add(crate::tokens::service(ctx.clone()))
             .add(crate::workbench::service(ctx.store.clone()))
             .add(crate::findings::service(ctx));
         let readiness = Readiness::new();

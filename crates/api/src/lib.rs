@@ -9,6 +9,7 @@
 //!   ticket links, activity feed, analyst status changes (published as
 //!   `lockstep.finding.changed`, which the ticket-writer pushes to the tickets).
 //! - `WorkbenchService` ([`workbench`]): every ticket-linked finding, filtered and paged.
+//! - `TokenService` ([`tokens`]): the tenant's API tokens, listed and revoked (admin).
 //!
 //! Every RPC authenticates a bearer token and scopes every read and write to its tenant; ids of
 //! another tenant behave exactly like ids that do not exist.
@@ -23,6 +24,7 @@ pub mod integrations;
 pub mod mapping;
 pub mod presets;
 mod replay;
+pub mod tokens;
 pub mod workbench;
 
 pub use app::{App, Deps};

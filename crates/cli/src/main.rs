@@ -13,6 +13,7 @@ mod integrations;
 mod misc;
 mod render;
 mod tickets;
+mod tokens;
 mod up;
 
 use std::io::Write;
@@ -95,6 +96,9 @@ enum Command {
     /// Re-sync tickets from the vendor now.
     #[command(subcommand)]
     Sync(misc::SyncCommand),
+    /// API tokens of the tenant: list, revoke (admin token).
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
 }
 
 /// A failure with the exit code of its class.
@@ -151,6 +155,7 @@ async fn main() -> ExitCode {
         Command::Findings(cmd) => findings::run(&cli, cmd).await,
         Command::Tickets(cmd) => tickets::run(&cli, cmd).await,
         Command::Sync(cmd) => misc::sync(&cli, cmd).await,
+        Command::Tokens(cmd) => tokens::run(&cli, cmd).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@
 mod import;
 mod support;
 mod terminal;
+mod tokens;
 
 use lockstep_bus::Bus;
 use lockstep_itsm_sim::{SimConfig, SimServer};

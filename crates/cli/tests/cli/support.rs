@@ -41,7 +41,6 @@ impl Cli {
     }
 
     /// The same CLI with another token.
-    #[allow(dead_code)]
     pub fn with_token(&self, token: &str) -> Cli {
         let mut env: Vec<_> = self
             .env
