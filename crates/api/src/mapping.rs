@@ -246,7 +246,7 @@ impl MappingService for Mapping {
             .await?;
         let req = request.into_inner();
         let integration = self.integration(caller.tenant, &req.integration_id).await?;
-        let rules: MappingRules = serde_json::from_str(&req.rules_json).map_err(|e| {
+        let rules = MappingRules::from_json(&req.rules_json).map_err(|e| {
             Status::invalid_argument(format!(
                 "rules_json is not a valid rule document: {e}. Start from `lockstep mappings show \
                  --output json` and edit it"

@@ -189,3 +189,40 @@ async fn a_request_id_repeated_with_other_content_is_a_conflict() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].name, "sn");
 }
+
+#[tokio::test]
+async fn a_bad_mapping_rule_names_its_json_path() {
+    let env = Env::start().await;
+    let integration = env.integration(&env.a.admin, "sn").await;
+    let defaults = env
+        .mapping()
+        .get_mapping_rules(req(
+            &env.a.viewer,
+            pb::GetMappingRulesRequest {
+                integration_id: integration.id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut doc: serde_json::Value = serde_json::from_str(&defaults.rules_json).unwrap();
+    doc["incident"]["severity"]["low"]["impact"] = 9.into();
+    let err = env
+        .mapping()
+        .update_mapping_rules(req(
+            &env.a.admin,
+            pb::UpdateMappingRulesRequest {
+                integration_id: integration.id.clone(),
+                rules_json: serde_json::to_string_pretty(&doc).unwrap(),
+                skip_instance_validation: true,
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{}", err.message());
+    assert!(
+        err.message().contains("at incident.severity.low.impact"),
+        "{}",
+        err.message()
+    );
+}

@@ -3,6 +3,7 @@
 //! per integration and edited by admins; every rule set is validated when it is built or parsed.
 
 pub mod defaults;
+mod document;
 pub mod inbound;
 pub mod outbound;
 
