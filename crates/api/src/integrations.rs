@@ -288,7 +288,10 @@ impl IntegrationService for Integrations {
                 .map_err(status::from_store)?;
             if !current.active {
                 // Where the name leads may have changed while the integration was inactive.
-                self.ctx.vendors.check_destination(&current.base_url).await?;
+                self.ctx
+                    .vendors
+                    .check_destination(&current.base_url)
+                    .await?;
             }
         }
         // Settings and `active` change together or not at all.

@@ -77,7 +77,10 @@ impl Env {
             ("LOCKSTEP_GRPC__LISTEN", "127.0.0.1:0".to_owned()),
             ("LOCKSTEP_ADMIN__LISTEN", "127.0.0.1:0".to_owned()),
         ]
-        .map(|(k, v)| (k.to_owned(), v));
+        .map(|(k, v)| (k.to_owned(), v))
+        .into_iter()
+        // The connection test aims at loopback, which only an explicit allow-list reaches.
+        .chain([lockstep_testkit::loopback_vendor_allow_list()]);
         let config: lockstep_api::Config =
             lockstep_platform::config::load_with_env(lockstep_api::config::DEFAULTS, None, env)
                 .unwrap();
