@@ -25,6 +25,7 @@ pub mod control;
 pub mod faults;
 pub mod jira;
 pub mod rng;
+pub mod sdp;
 pub mod server;
 pub mod servicenow;
 pub mod state;

@@ -22,6 +22,7 @@ use crate::control::client::{SimClient, SimClientError};
 use crate::faults::{FaultAction, Faults};
 use crate::jira::{self, Jira};
 use crate::rng::SimRng;
+use crate::sdp::{self, Sdp};
 use crate::servicenow::{self, ServiceNow, sla};
 use crate::state::{RequestEntry, RequestLog, SimState};
 use crate::tls::{self, TlsError};
@@ -106,6 +107,12 @@ impl SimServer {
             hooks.clone(),
             base_url.clone(),
         ));
+        let sdp = Arc::new(Sdp::new(
+            config.seed,
+            clock.clone(),
+            hooks.clone(),
+            base_url.clone(),
+        ));
         let state = Arc::new(SimState {
             base_url: base_url.clone(),
             clock,
@@ -114,6 +121,7 @@ impl SimServer {
             webhooks: hooks.clone(),
             servicenow: sn.clone(),
             jira: jira.clone(),
+            sdp: sdp.clone(),
             ca_pem: tls.as_ref().map(|t| t.ca_pem.clone()),
             requests: RequestLog::default(),
         });
@@ -121,6 +129,8 @@ impl SimServer {
             .merge(servicenow::control::router(sn.clone()))
             .merge(jira::http::router(jira.clone()))
             .merge(jira::control::router(jira))
+            .merge(sdp::http::router(sdp.clone()))
+            .merge(sdp::control::router(sdp))
             .merge(control::routes::router(state.clone()));
 
         let (shutdown, shutdown_rx) = watch::channel(false);

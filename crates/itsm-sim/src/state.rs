@@ -10,6 +10,7 @@ use crate::clock::SimClock;
 use crate::faults::Faults;
 use crate::jira::Jira;
 use crate::rng::SimRng;
+use crate::sdp::Sdp;
 use crate::servicenow::ServiceNow;
 use crate::webhooks::Webhooks;
 
@@ -21,6 +22,7 @@ pub struct SimState {
     pub webhooks: Arc<Webhooks>,
     pub servicenow: Arc<ServiceNow>,
     pub jira: Arc<Jira>,
+    pub sdp: Arc<Sdp>,
     pub ca_pem: Option<String>,
     pub requests: RequestLog,
 }
@@ -30,6 +32,7 @@ impl SimState {
     pub fn reset(&self) {
         self.servicenow.reset();
         self.jira.reset();
+        self.sdp.reset();
         self.faults.set(Vec::new());
         self.webhooks.reset();
         self.clock.reset();

@@ -48,7 +48,7 @@ type S = State<Arc<SimState>>;
 
 async fn info(State(s): S) -> Json<Value> {
     Json(
-        json!({"base_url": s.base_url, "seed": s.rng.seed(), "tls": s.ca_pem.is_some(), "vendors": ["servicenow", "jira"]}),
+        json!({"base_url": s.base_url, "seed": s.rng.seed(), "tls": s.ca_pem.is_some(), "vendors": ["servicenow", "jira", "sdp"]}),
     )
 }
 
