@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check a submission must pass: formatting, lints, all Rust tests against real PostgreSQL and
-# NATS, and the emulator's conformance suites run with ServiceNow's and Jira's own Python clients.
+# NATS, and the emulator's conformance suites run with ServiceNow's and Jira's own Python clients
+# and our own ServiceDesk Plus v3 suite (plain requests).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -24,4 +25,9 @@ fi
 if [ -x crates/itsm-sim/jira-conformance/run.sh ]; then
   step "itsm-sim conformance with the pycontribs jira client"
   crates/itsm-sim/jira-conformance/run.sh
+fi
+
+if [ -x crates/itsm-sim/sdp-conformance/run.sh ]; then
+  step "itsm-sim conformance for ServiceDesk Plus v3 (requests, from the reference)"
+  crates/itsm-sim/sdp-conformance/run.sh
 fi
