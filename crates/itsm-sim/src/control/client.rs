@@ -17,6 +17,8 @@ use crate::tls::install_crypto_provider;
 #[path = "jira_client.rs"]
 mod jira;
 pub use jira::ActResult;
+#[path = "sdp_client.rs"]
+mod sdp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimClientError {

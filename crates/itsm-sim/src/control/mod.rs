@@ -14,6 +14,10 @@ pub use crate::jira::model::{
 };
 pub use crate::jira::ratelimit::{JiraRateLimit, LimitKind as JiraLimitKind};
 pub use crate::jira::seed as jira_seed;
+pub use crate::sdp::SdpSettings;
+pub use crate::sdp::control::SdpAct;
+pub use crate::sdp::model::{SdpWebhook, Status as SdpStatus, Technician as SdpTechnician};
+pub use crate::sdp::seed as sdp_seed;
 pub use crate::servicenow::SnSettings;
 pub use crate::servicenow::auth::{ApiKey, OAuthClient};
 pub use crate::servicenow::control::{ActOp, ActRequest, GroupSeed, UserSeed};

@@ -12,6 +12,7 @@ mod jira_hooks;
 mod queries;
 mod ratelimit;
 mod rules;
+mod sdp;
 mod table_api;
 mod transport;
 mod webhooks;
