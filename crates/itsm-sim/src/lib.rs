@@ -2,8 +2,8 @@
 //!
 //! The ServiceNow emulator (`servicenow`) follows `shared/reference/servicenow-api.md`: Table API,
 //! Batch API, OAuth, API keys, ACLs by role, business rules, task_sla, rate-limit rules and signed
-//! outbound webhooks. Vendor-neutral machinery lives beside it so the Jira Cloud and ServiceDesk Plus
-//! emulators can slot in as sibling modules: fault injection (`faults`), webhook delivery
+//! outbound webhooks. The Jira Cloud (`jira`) and ServiceDesk Plus v3 (`sdp`) emulators are sibling
+//! modules sharing the vendor-neutral machinery: fault injection (`faults`), webhook delivery
 //! (`webhooks`), TLS (`tls`), the simulated clock (`clock`), seeded randomness (`rng`) and the
 //! control API (`control`, served under `/_sim/`).
 //!
