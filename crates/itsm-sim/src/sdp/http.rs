@@ -1,5 +1,5 @@
-//! HTTP surface of the SDP emulator: `/api/v3/*` (the on-premises default portal, and what older
-//! Cloud clients call), `/app/<portal>/api/v3/*`, and the Zoho-like `POST /oauth/v2/token`.
+//! HTTP surface of the SDP emulator: `/api/v3/*` (the on-premises default portal),
+//! `/app/<portal>/api/v3/*`, and the Zoho-like `POST /oauth/v2/token`.
 //! `input_data` is read from the form body or the query string (reference B2: XSOAR sends it in
 //! the query even on POST/PUT).
 

@@ -97,7 +97,12 @@ pub fn create(sdp: &Sdp, who: &Technician, req: &SReq) -> SResult<Value> {
     {
         missing.push("subject".to_string());
     }
-    input::apply(p, &mut r, fields)?;
+    // An empty subject counts as missing (4012), not as an invalid value.
+    let mut fields = fields.clone();
+    if missing.iter().any(|m| m == "subject") {
+        fields.remove("subject");
+    }
+    input::apply(p, &mut r, &fields)?;
     if let Some(t) = r
         .lookups
         .get("template")
