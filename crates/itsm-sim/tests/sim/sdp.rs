@@ -331,3 +331,85 @@ async fn configured_statuses_and_expiring_keys() {
     .await;
     assert_eq!((late.status.as_u16(), code(&late)), (401, 4022));
 }
+
+#[tokio::test]
+async fn shared_faults_and_duplicates_apply_to_sdp() {
+    use lockstep_itsm_sim::control::{FaultRule, InjectedError};
+    let sim = start().await;
+    let (url, rx) = receiver().await;
+    sim.control()
+        .add_sdp_webhook(&hook(&url))
+        .await
+        .expect("hook");
+    sim.control()
+        .set_delivery_behaviour(&DeliveryBehaviour {
+            duplicate_rate: 1.0,
+            ..DeliveryBehaviour::default()
+        })
+        .await
+        .expect("behaviour");
+    sim.control()
+        .set_faults(&[FaultRule {
+            path_prefix: format!("/app/{}/api/v3/requests", sdp_seed::ONPREM),
+            method: Some("GET".into()),
+            error_rate: 1.0,
+            error: InjectedError::Status { status: 502 },
+            times: Some(1),
+            ..FaultRule::default()
+        }])
+        .await
+        .expect("faults");
+    let faulted = v3(
+        &sim,
+        sdp_seed::ONPREM,
+        ONPREM_AUTH,
+        Method::GET,
+        "requests",
+        None,
+    )
+    .await;
+    assert_eq!(faulted.status, 502);
+    let served = v3(
+        &sim,
+        sdp_seed::ONPREM,
+        ONPREM_AUTH,
+        Method::GET,
+        "requests",
+        None,
+    )
+    .await;
+    assert_eq!(served.status, 200);
+
+    let create = json!({"request": {"subject": "twice"}});
+    let r = v3(
+        &sim,
+        sdp_seed::ONPREM,
+        ONPREM_AUTH,
+        Method::POST,
+        "requests",
+        Some(create),
+    )
+    .await;
+    let id = r.body["request"]["id"].as_str().expect("id").to_string();
+    let put = json!({"request": {"subject": "changed"}});
+    v3(
+        &sim,
+        sdp_seed::ONPREM,
+        ONPREM_AUTH,
+        Method::PUT,
+        &format!("requests/{id}"),
+        Some(put),
+    )
+    .await;
+    let d = sim
+        .control()
+        .wait_for_deliveries(2, WAIT)
+        .await
+        .expect("delivered");
+    assert_eq!(d.len(), 2);
+    assert_eq!(
+        d[0].event_id, d[1].event_id,
+        "a duplicate is the same event"
+    );
+    assert_eq!(rx.got.lock().len(), 2);
+}
