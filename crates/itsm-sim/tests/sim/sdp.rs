@@ -413,3 +413,42 @@ async fn shared_faults_and_duplicates_apply_to_sdp() {
     );
     assert_eq!(rx.got.lock().len(), 2);
 }
+
+/// What a connector's correlation marker relies on: a UDF is searchable by its dotted path.
+#[tokio::test]
+async fn search_criteria_reach_udf_fields() {
+    let sim = start().await;
+    for marker in ["finding-1", "finding-2"] {
+        let create = json!({"request": {"subject": marker, "template": {"name": sdp_seed::SECURITY_TEMPLATE},
+            "impact": {"name": "Affects User"},
+            "udf_fields": {"udf_sline_301": marker, "udf_long_302": "42"}}});
+        let r = v3(
+            &sim,
+            sdp_seed::ONPREM,
+            ONPREM_AUTH,
+            Method::POST,
+            "requests",
+            Some(create),
+        )
+        .await;
+        assert_eq!(r.body["response_status"]["status_code"], 2000, "{}", r.text);
+    }
+    let list = json!({"list_info": {"row_count": 10, "search_criteria": [
+        {"field": "udf_fields.udf_sline_301", "condition": "is", "value": "finding-2"}]}});
+    let l = v3(
+        &sim,
+        sdp_seed::ONPREM,
+        ONPREM_AUTH,
+        Method::GET,
+        "requests",
+        Some(list),
+    )
+    .await;
+    let subjects: Vec<&str> = l.body["requests"]
+        .as_array()
+        .expect("requests")
+        .iter()
+        .filter_map(|r| r["subject"].as_str())
+        .collect();
+    assert_eq!(subjects, ["finding-2"]);
+}
