@@ -12,6 +12,7 @@ mod import_stream;
 mod integrations;
 mod misc;
 mod render;
+mod reset_version;
 mod tickets;
 mod tokens;
 mod up;

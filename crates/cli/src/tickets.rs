@@ -149,6 +149,13 @@ pub enum TicketsCommand {
         #[arg(long, default_value_t = 200)]
         page_size: u32,
     },
+    /// Admin: forget the vendor version of a finding's live ticket links (or of one link), so
+    /// the next observation of the ticket applies whatever its version. For a ticket frozen by a
+    /// vendor version from the future that no poll has repaired.
+    ResetVersion {
+        /// A finding id (its live links) or a ticket link id.
+        id: String,
+    },
 }
 
 fn outcome(code: i32) -> &'static str {
@@ -214,6 +221,7 @@ pub async fn run(cli: &Cli, cmd: &TicketsCommand) -> Result<()> {
             )
             .await;
         }
+        TicketsCommand::ResetVersion { id } => return crate::reset_version::run(cli, id).await,
         TicketsCommand::Check {
             findings,
             integration,
@@ -345,7 +353,9 @@ pub async fn run(cli: &Cli, cmd: &TicketsCommand) -> Result<()> {
                 });
             }
         }
-        TicketsCommand::List { .. } | TicketsCommand::Check { .. } => {}
+        TicketsCommand::List { .. }
+        | TicketsCommand::Check { .. }
+        | TicketsCommand::ResetVersion { .. } => {}
     }
     Ok(())
 }

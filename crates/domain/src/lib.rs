@@ -54,7 +54,8 @@ pub use ticket::{
 };
 pub use ticket_request::{BULK_LIMIT, FindingSelection, TicketMode, TicketRequest};
 pub use transition::{
-    LinkState, LocalStatus, Outcome, Transition, TransitionPolicy, VendorSnapshot, apply,
+    Arrival, DEFAULT_MAX_CLOCK_SKEW, LinkState, LocalStatus, Outcome, Transition, TransitionPolicy,
+    VendorSnapshot, apply,
 };
 pub use version::VendorVersion;
 pub use vocab::{FindingStatus, ParseVocabError, Severity, SyncChannel, Vendor};

@@ -105,6 +105,13 @@ impl VendorVersion {
     pub const fn sequence(&self) -> i64 {
         self.sequence
     }
+
+    /// Whether the vendor's change time lies after `instant`: with `instant` the receiver's clock
+    /// plus the allowed skew, a version from the future that must not be trusted (see
+    /// `transition`).
+    pub fn lies_after(&self, instant: OffsetDateTime) -> bool {
+        self.updated_at > instant
+    }
 }
 
 impl fmt::Display for VendorVersion {

@@ -3,7 +3,8 @@
 //! 1. Read the change feed since `watermark − overlap`, only in the tables the integration has
 //!    links in (no links, no vendor call).
 //! 2. Keep the news: tickets with a live link whose stored vendor version is older than the one
-//!    read (re-reads inside the overlap window and tickets Lockstep does not track are dropped).
+//!    read, or lies in the future (so the applier can repair it); re-reads inside the overlap
+//!    window and tickets Lockstep does not track are dropped.
 //! 3. Read the SLAs of the changed tickets (vendor requests scale with changes, not tickets) and
 //!    store them on the links; an SLA failure is logged and counted, never fatal.
 //! 4. Publish every change to `observed.<tenant>.<integration>` with a stable event id and wait
@@ -130,10 +131,14 @@ fn next_watermark(
     batch.next_watermark.max(floor)
 }
 
-/// The newest observation per ticket whose live link holds an older version (or none yet).
+/// The newest observation per ticket whose live link holds an older version (or none yet), or a
+/// version that lies after `now`: a link frozen by a version from the future is repaired by a poll
+/// observation (the sync-applier decides, under its clock-skew setting; see
+/// `lockstep_domain::transition`).
 fn news(
     observations: Vec<TicketObservation>,
     live: &HashMap<String, lockstep_store::LiveVersion>,
+    now: OffsetDateTime,
 ) -> Vec<(TicketObservation, TicketLinkId)> {
     let mut newest: HashMap<String, (TicketObservation, TicketLinkId)> = HashMap::new();
     for obs in observations {
@@ -141,7 +146,10 @@ fn news(
         let Some(link) = live.get(external) else {
             continue;
         };
-        if link.version.is_some_and(|held| obs.version <= held) {
+        if link
+            .version
+            .is_some_and(|held| obs.version <= held && !held.lies_after(now))
+        {
             continue;
         }
         match newest.get(external) {
@@ -271,7 +279,7 @@ impl Poller {
             .links()
             .live_versions(tenant, integration, &ids)
             .await?;
-        let mut changes = news(batch.observations.clone(), &live);
+        let mut changes = news(batch.observations.clone(), &live, read_started);
         success.tickets_changed = changes.len();
         success.slas_updated +=
             sla::refresh_changed(self, &client, tenant, integration, &mut changes).await;
@@ -383,6 +391,7 @@ mod tests {
                 obs(C, 9, 9), // untracked
             ],
             &live,
+            datetime!(2026-11-01 10:05 UTC),
         );
         let got: Vec<_> = got
             .iter()
@@ -395,5 +404,34 @@ mod tests {
             })
             .collect();
         assert_eq!(got, vec![(B.to_owned(), 2, lb), (A.to_owned(), 4, la)]);
+    }
+
+    #[test]
+    fn news_keeps_older_readings_of_a_ticket_whose_link_holds_a_version_from_the_future() {
+        let link = TicketLinkId::new();
+        let frozen = VendorVersion::new(datetime!(2099-01-01 00:00 UTC), 0);
+        let live = HashMap::from([(
+            A.to_owned(),
+            LiveVersion {
+                link_id: link,
+                version: Some(frozen),
+            },
+        )]);
+        let now = datetime!(2026-11-01 10:05 UTC);
+        let got = news(vec![obs(A, 60, 7)], &live, now);
+        assert_eq!(
+            got.len(),
+            1,
+            "the poll reading goes to the applier to repair the link"
+        );
+        // Once the link holds a version of the past again, an older reading is a re-read.
+        let live = HashMap::from([(
+            A.to_owned(),
+            LiveVersion {
+                link_id: link,
+                version: Some(obs(A, 60, 7).version),
+            },
+        )]);
+        assert!(news(vec![obs(A, 60, 7)], &live, now).is_empty());
     }
 }

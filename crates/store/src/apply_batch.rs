@@ -8,7 +8,8 @@
 //! 3. [`InboundBatch::lock_live_links`]: the live links of the new events with their findings'
 //!    statuses, locked (`FOR UPDATE`, in ticket order, so concurrent batches queue instead of
 //!    deadlocking) so the caller's in-memory transitions stay true until the commit;
-//! 4. [`InboundBatch::write`]: one `UPDATE … FROM UNNEST` for the links (with the version guard),
+//! 4. [`InboundBatch::write`]: one `UPDATE … FROM UNNEST` for the links (with the version guard,
+//!    or for a poll repairing a version from the future, a compare-and-set on that version),
 //!    one for the findings (compare-and-set on the status), one `INSERT` for the activity rows;
 //! 5. [`InboundBatch::activity_for_events`]: the activity rows earlier deliveries of duplicates
 //!    wrote, to publish their changes again.
@@ -25,7 +26,7 @@ use std::sync::LazyLock;
 use lockstep_domain::transition::{LocalStatus, VendorSnapshot};
 use lockstep_domain::{
     ActivityId, FindingId, FindingStatus, IntegrationId, MappingRules, SyncChannel, TenantId,
-    TicketLinkId,
+    TicketLinkId, VendorVersion,
 };
 use sqlx::{FromRow, Row};
 use time::OffsetDateTime;
@@ -92,6 +93,9 @@ pub struct LinkAdvance {
     pub link: TicketLinkId,
     pub snapshot: VendorSnapshot,
     pub channel: SyncChannel,
+    /// A version from the future the link held before the batch, which a poll repaired: the link
+    /// is written only if it still holds exactly this version (instead of an older one).
+    pub replaces: Option<VendorVersion>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -338,10 +342,15 @@ impl InboundBatch<'_> {
                 "UPDATE ticket_links l
                     SET vendor_state = u.state, vendor_updated_at = u.at, vendor_sequence = u.seq,
                         last_sync_channel = u.channel, last_synced_at = now(), updated_at = now()
-                   FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int8[], $6::text[])
-                        AS u(tenant_id, id, state, at, seq, channel)
+                   FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int8[], $6::text[],
+                               $7::timestamptz[], $8::int8[])
+                        AS u(tenant_id, id, state, at, seq, channel, replaces_at, replaces_seq)
                   WHERE l.id = ANY($2) AND l.tenant_id = u.tenant_id AND l.id = u.id AND l.state = 'live'
-                    AND (l.vendor_updated_at IS NULL OR (l.vendor_updated_at, l.vendor_sequence) < (u.at, u.seq))",
+                    AND CASE WHEN u.replaces_at IS NULL
+                             THEN l.vendor_updated_at IS NULL
+                                  OR (l.vendor_updated_at, l.vendor_sequence) < (u.at, u.seq)
+                             ELSE (l.vendor_updated_at, l.vendor_sequence) = (u.replaces_at, u.replaces_seq)
+                        END",
             )
             .bind(l.iter().map(|w| w.tenant.as_uuid()).collect::<Vec<_>>())
             .bind(l.iter().map(|w| w.link.as_uuid()).collect::<Vec<_>>())
@@ -349,6 +358,8 @@ impl InboundBatch<'_> {
             .bind(l.iter().map(|w| w.snapshot.version.updated_at()).collect::<Vec<_>>())
             .bind(l.iter().map(|w| w.snapshot.version.sequence()).collect::<Vec<_>>())
             .bind(l.iter().map(|w| w.channel.as_str()).collect::<Vec<_>>())
+            .bind(l.iter().map(|w| w.replaces.map(|v| v.updated_at())).collect::<Vec<_>>())
+            .bind(l.iter().map(|w| w.replaces.map(|v| v.sequence())).collect::<Vec<_>>())
             .execute(&mut *c)
             .await?
             .rows_affected();

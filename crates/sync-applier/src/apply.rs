@@ -3,8 +3,12 @@
 
 use std::collections::HashMap;
 
-use lockstep_domain::transition::{self, LinkState, Outcome, TransitionPolicy};
-use lockstep_domain::{FindingId, FindingStatus, IntegrationId, MappingRules, TenantId};
+use lockstep_domain::transition::{
+    self, Arrival, LinkState, Outcome, Transition, TransitionPolicy,
+};
+use lockstep_domain::{
+    DEFAULT_MAX_CLOCK_SKEW, FindingId, FindingStatus, IntegrationId, MappingRules, TenantId,
+};
 use lockstep_proto::v1;
 use lockstep_store::{
     ActivityRecord, IntegrationRecord, NewActivity, StoreError, TicketLinkState, Tx,
@@ -24,6 +28,9 @@ pub enum Applied {
     Duplicate { change: Option<v1::FindingChanged> },
     /// Not newer than what the link holds.
     Stale,
+    /// The vendor version lies in the future (beyond the allowed clock skew): refused, with an
+    /// activity row that says so.
+    Refused,
     /// No inbound rule covers the state, or no live link for the ticket: nothing to do.
     Ignored { why: &'static str },
 }
@@ -34,6 +41,7 @@ impl Applied {
             Applied::Applied { .. } => "applied",
             Applied::Duplicate { .. } => "duplicate",
             Applied::Stale => "stale",
+            Applied::Refused => "refused",
             Applied::Ignored { .. } => "ignored",
         }
     }
@@ -67,6 +75,33 @@ impl From<StoreError> for Failure {
             // NotFound and Conflict here mean a concurrent change (a link ended, a status
             // moved): a retry sees the new state.
             _ => Failure::Transient(err),
+        }
+    }
+}
+
+/// Who applies, and when: the consumer (the inbox key), the receiver's clock at the decision
+/// and how far ahead of it a vendor version may lie (`applier.max_clock_skew`).
+#[derive(Debug, Clone, Copy)]
+pub struct Receiver<'a> {
+    pub consumer: &'a str,
+    pub now: OffsetDateTime,
+    pub max_clock_skew: time::Duration,
+}
+
+impl<'a> Receiver<'a> {
+    /// `consumer` deciding at `now` with the default clock skew.
+    pub fn new(consumer: &'a str, now: OffsetDateTime) -> Self {
+        Self {
+            consumer,
+            now,
+            max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
+        }
+    }
+
+    pub(crate) fn arrival(&self, ev: &Inbound) -> Arrival {
+        Arrival {
+            now: self.now,
+            channel: ev.channel,
         }
     }
 }
@@ -106,16 +141,16 @@ impl BatchCache {
     }
 }
 
-/// Applies `ev` as `consumer` inside `tx`.
+/// Applies `ev` as `receiver` inside `tx`.
 pub async fn apply_one(
     tx: &mut Tx,
     cache: &mut BatchCache,
-    consumer: &str,
+    receiver: &Receiver<'_>,
     ev: &Inbound,
 ) -> Result<Applied, Failure> {
     let obs = &ev.observation;
     let (integration, rules) = cache.integration(tx, ev.tenant, ev.integration).await?;
-    let policy = policy(ev, integration, rules)?;
+    let policy = policy(ev, integration, rules, receiver.max_clock_skew)?;
 
     let Some(link) = tx
         .links()
@@ -127,7 +162,7 @@ pub async fn apply_one(
     };
     if !tx
         .inbox()
-        .insert_if_absent(ev.tenant, consumer, &ev.event_id)
+        .insert_if_absent(ev.tenant, receiver.consumer, &ev.event_id)
         .await?
     {
         let earlier = tx
@@ -145,31 +180,43 @@ pub async fn apply_one(
         local: finding.local,
         vendor: link.vendor_snapshot.clone(),
     };
-    let t = transition::apply(&state, obs, &policy);
+    let t = transition::apply(&state, obs, &policy, receiver.arrival(ev));
+    if t.outcome == Outcome::FutureVersion {
+        let entry = activity_entry(ev, finding.id, REFUSED, None, None, &t.reason);
+        tx.activity().append(ev.tenant, &entry).await?;
+        return Ok(Applied::Refused);
+    }
     let Some(record) = &t.record else {
         return Ok(match t.outcome {
             Outcome::Stale => Applied::Stale,
             _ => Applied::Ignored { why: "no_rule" },
         });
     };
-    if !tx
-        .links()
-        .apply_vendor_state(ev.tenant, link.id, record, ev.channel)
-        .await?
-    {
+    let links = tx.links();
+    let stored = match t.replaces {
+        Some(future) => {
+            links
+                .repair_vendor_state(ev.tenant, link.id, record, future, ev.channel)
+                .await?
+        }
+        None => {
+            links
+                .apply_vendor_state(ev.tenant, link.id, record, ev.channel)
+                .await?
+        }
+    };
+    if !stored {
         // Another writer recorded a newer version since we read the link.
         return Ok(Applied::Stale);
     }
-    let (kind, from, to) = match t.outcome {
-        Outcome::Changed { from, to } => {
-            tx.findings()
-                .set_status_from_vendor(ev.tenant, finding.id, to, Some(from))
-                .await?;
-            ("status_changed", Some(from), Some(to))
-        }
-        Outcome::VendorStateOnly => ("ticket_state_changed", None, None),
+    if let Outcome::Changed { from, to } = t.outcome {
+        tx.findings()
+            .set_status_from_vendor(ev.tenant, finding.id, to, Some(from))
+            .await?;
+    }
+    let Some((kind, from, to)) = activity_of(&t) else {
         // A newer version with the same state (a comment, a field edit): nothing to tell.
-        _ => return Ok(Applied::Applied { change: None }),
+        return Ok(Applied::Applied { change: None });
     };
     let entry = activity_entry(ev, finding.id, kind, from, to, &t.reason);
     let written = tx.activity().append(ev.tenant, &entry).await?;
@@ -178,12 +225,30 @@ pub async fn apply_one(
     })
 }
 
+/// The activity kind of an observation refused for a version from the future.
+pub(crate) const REFUSED: &str = "vendor_version_refused";
+
+/// The activity row a recorded transition gets, if any: a status change, a ticket state change,
+/// or (same state) the repair of a version from the future; `None` for a newer version with
+/// nothing to tell.
+pub(crate) fn activity_of(
+    t: &Transition,
+) -> Option<(&'static str, Option<FindingStatus>, Option<FindingStatus>)> {
+    match t.outcome {
+        Outcome::Changed { from, to } => Some(("status_changed", Some(from), Some(to))),
+        Outcome::VendorStateOnly => Some(("ticket_state_changed", None, None)),
+        Outcome::Unchanged if t.replaces.is_some() => Some(("vendor_version_repaired", None, None)),
+        _ => None,
+    }
+}
+
 /// The transition policy of `ev` under its integration: `Permanent` when the integration is of
 /// another vendor or its rules do not cover the ticket's kind.
 pub(crate) fn policy(
     ev: &Inbound,
     integration: &IntegrationRecord,
     rules: &MappingRules,
+    max_clock_skew: time::Duration,
 ) -> Result<TransitionPolicy, Failure> {
     let obs = &ev.observation;
     if integration.vendor != obs.ticket.vendor() {
@@ -200,11 +265,11 @@ pub(crate) fn policy(
             .inbound(obs.ticket.target().kind())
             .map_err(|e| Failure::Permanent(format!("inbound rules: {e}")))?
             .clone(),
+        max_clock_skew,
     })
 }
 
-/// The activity row of an applied transition (`kind` is `status_changed` or
-/// `ticket_state_changed`).
+/// The activity row of a decided observation (`kind` from [`activity_of`], or [`REFUSED`]).
 pub(crate) fn activity_entry(
     ev: &Inbound,
     finding: FindingId,

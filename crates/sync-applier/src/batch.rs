@@ -24,13 +24,15 @@ use lockstep_store::{
     BatchWrites, Claimed, InboxClaim, LinkAdvance, NewActivity, Tx, VendorStatusChange,
 };
 
-use crate::apply::{Applied, Failure, activity_entry, policy, replay_change};
+use crate::apply::{
+    Applied, Failure, REFUSED, Receiver, activity_entry, activity_of, policy, replay_change,
+};
 use crate::decode::Inbound;
 
-/// Applies `events` as `consumer` inside `tx`; one result per event, in order.
+/// Applies `events` as `receiver` inside `tx`; one result per event, in order.
 pub async fn apply_batch(
     tx: &mut Tx,
-    consumer: &str,
+    receiver: &Receiver<'_>,
     events: &[&Inbound],
 ) -> Result<Vec<Applied>, Failure> {
     // 1. Integrations and rules; an event that can never apply fails the batch.
@@ -61,7 +63,7 @@ pub async fn apply_batch(
         };
         policies.insert(
             (ev.tenant, ev.integration, kind),
-            policy(ev, record, rules)?,
+            policy(ev, record, rules, receiver.max_clock_skew)?,
         );
     }
     // 2. The inbox: new, duplicate, or no live link.
@@ -74,7 +76,7 @@ pub async fn apply_batch(
             event_id: &e.event_id,
         })
         .collect();
-    let claimed = tx.inbound_batch().claim(consumer, &claims).await?;
+    let claimed = tx.inbound_batch().claim(receiver.consumer, &claims).await?;
 
     // 3. Lock the links (and findings) of the new events.
     // (lock_live_links puts them in its one lock order and drops repeats.)
@@ -105,7 +107,7 @@ pub async fn apply_batch(
     let mut finding_order = Vec::new();
     let mut results: Vec<Option<Applied>> = vec![None; events.len()];
     let mut activity: Vec<(TenantId, NewActivity)> = Vec::new();
-    let mut activity_of: Vec<(usize, usize)> = Vec::new(); // (event, activity row)
+    let mut rows_of: Vec<(usize, usize)> = Vec::new(); // (event, activity row)
     for (i, (ev, claim)) in events.iter().zip(&claimed).enumerate() {
         match claim {
             Claimed::Unlinked => {
@@ -151,7 +153,13 @@ pub async fn apply_batch(
         };
         let kind = ev.observation.ticket.target().kind();
         let policy = &policies[&(ev.tenant, ev.integration, kind)];
-        let t = transition::apply(&state, &ev.observation, policy);
+        let t = transition::apply(&state, &ev.observation, policy, receiver.arrival(ev));
+        if t.outcome == Outcome::FutureVersion {
+            results[i] = Some(Applied::Refused);
+            let entry = activity_entry(ev, finding_id, REFUSED, None, None, &t.reason);
+            activity.push((ev.tenant, entry));
+            continue;
+        }
         let Some(record) = &t.record else {
             results[i] = Some(match t.outcome {
                 Outcome::Stale => Applied::Stale,
@@ -160,25 +168,29 @@ pub async fn apply_batch(
             continue;
         };
         link.snapshot = Some(record.clone());
+        // The store compares with what the link held before the batch: a repair earlier in the
+        // batch still decides the guard of the batch's last advance.
+        let replaces = link
+            .advanced
+            .as_ref()
+            .and_then(|a| a.replaces)
+            .or(t.replaces);
         link.advanced = Some(LinkAdvance {
             tenant: ev.tenant,
             link: link.id,
             snapshot: record.clone(),
             channel: ev.channel,
+            replaces,
         });
-        let (kind, from, to) = match t.outcome {
-            Outcome::Changed { from, to } => {
-                finding.status = to;
-                finding.changed = true;
-                ("status_changed", Some(from), Some(to))
-            }
-            Outcome::VendorStateOnly => ("ticket_state_changed", None, None),
-            _ => {
-                results[i] = Some(Applied::Applied { change: None });
-                continue;
-            }
+        if let Outcome::Changed { to, .. } = t.outcome {
+            finding.status = to;
+            finding.changed = true;
+        }
+        let Some((kind, from, to)) = activity_of(&t) else {
+            results[i] = Some(Applied::Applied { change: None });
+            continue;
         };
-        activity_of.push((i, activity.len()));
+        rows_of.push((i, activity.len()));
         activity.push((
             ev.tenant,
             activity_entry(ev, finding_id, kind, from, to, &t.reason),
@@ -206,7 +218,7 @@ pub async fn apply_batch(
         activity,
     };
     let written = tx.inbound_batch().write(&writes).await?;
-    for (i, row) in activity_of {
+    for (i, row) in rows_of {
         results[i] = Some(Applied::Applied {
             change: replay_change(events[i], &written[row]),
         });

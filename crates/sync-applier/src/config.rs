@@ -40,6 +40,10 @@ pub struct ApplierSettings {
     pub max_ack_pending: i64,
     #[serde(with = "serde_duration")]
     pub retry_delay: Duration,
+    /// How far ahead of this service's clock a vendor version may lie before the observation is
+    /// refused (see `lockstep_domain::transition`).
+    #[serde(with = "serde_duration")]
+    pub max_clock_skew: Duration,
 }
 
 impl Default for ApplierSettings {
@@ -55,6 +59,19 @@ impl Default for ApplierSettings {
             max_deliver: 20,
             max_ack_pending: 5000,
             retry_delay: Duration::from_secs(2),
+            max_clock_skew: Duration::from_secs(300),
+        }
+    }
+}
+
+impl ApplierSettings {
+    /// The receiver of the events this service applies now.
+    pub fn receiver(&self, now: time::OffsetDateTime) -> crate::apply::Receiver<'_> {
+        crate::apply::Receiver {
+            consumer: &self.consumer,
+            now,
+            max_clock_skew: time::Duration::try_from(self.max_clock_skew)
+                .unwrap_or(lockstep_domain::DEFAULT_MAX_CLOCK_SKEW),
         }
     }
 }

@@ -9,7 +9,9 @@
 //! and the event acknowledged. See [`worker`](crate::App) for batching and crash safety.
 //!
 //! Outcomes (metric `lockstep_events_total{consumer,outcome}`): `applied`; `duplicate` (the inbox
-//! had it); `stale` (not newer than the link's version); `ignored` (no live link for the ticket —
+//! had it); `stale` (not newer than the link's version); `refused` (a vendor version more than
+//! `max_clock_skew` ahead of the clock, flagged in the activity feed; see
+//! `lockstep_domain::transition`); `ignored` (no live link for the ticket —
 //! ServiceNow business rules fire for tickets Lockstep never made — or no inbound rule for the
 //! state); `retried` (transient failure, nakked with a delay); `dead_lettered` (can never apply:
 //! unparsable, unknown integration, wrong vendor; copied to `lockstep.deadletter.<consumer>`).

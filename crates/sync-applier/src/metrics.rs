@@ -3,7 +3,11 @@
 pub fn describe() {
     metrics::describe_counter!(
         "lockstep_events_total",
-        "Events handled by a consumer, by outcome: applied, duplicate, stale, ignored, retried, dead_lettered"
+        "Events handled by a consumer, by outcome: applied, duplicate, stale, refused, ignored, retried, dead_lettered"
+    );
+    metrics::describe_counter!(
+        "lockstep_vendor_versions_refused_total",
+        "Observations refused because their vendor version lies more than applier.max_clock_skew ahead of the clock, by channel"
     );
     metrics::describe_histogram!(
         "lockstep_sync_lag_seconds",

@@ -159,7 +159,8 @@ impl Worker {
         }
         let mut tx = self.store.begin().await?;
         let events: Vec<&Inbound> = ready.iter().map(|item| &item.inbound).collect();
-        let results = apply_batch(&mut tx, &self.settings.consumer, &events).await?;
+        let receiver = self.settings.receiver(OffsetDateTime::now_utc());
+        let results = apply_batch(&mut tx, &receiver, &events).await?;
         tx.commit().await?;
         Ok(results)
     }
@@ -171,13 +172,9 @@ impl Worker {
         let inbound = &item.inbound;
         let result = async {
             let mut tx = self.store.begin().await?;
-            let applied = apply_one(
-                &mut tx,
-                &mut BatchCache::default(),
-                &self.settings.consumer,
-                inbound,
-            )
-            .await?;
+            let receiver = self.settings.receiver(OffsetDateTime::now_utc());
+            let applied =
+                apply_one(&mut tx, &mut BatchCache::default(), &receiver, inbound).await?;
             tx.commit().await?;
             Ok::<_, Failure>(applied)
         }
@@ -274,6 +271,11 @@ impl Worker {
                 }
                 Ok(applied) => {
                     self.count(applied.outcome());
+                    if applied == Applied::Refused {
+                        metrics::counter!("lockstep_vendor_versions_refused_total",
+                            "channel" => inbound.channel.as_str())
+                        .increment(1);
+                    }
                     if matches!(applied, Applied::Applied { .. }) {
                         metrics::histogram!("lockstep_sync_lag_seconds", "channel" => inbound.channel.as_str())
                             .record(lag_seconds(inbound, now));

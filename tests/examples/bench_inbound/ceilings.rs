@@ -20,7 +20,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use lockstep_platform::Shutdown;
 use lockstep_store::Store;
-use lockstep_sync_applier::apply::Applied;
+use lockstep_sync_applier::apply::{Applied, Receiver};
 use lockstep_sync_applier::batch::apply_batch;
 use lockstep_sync_applier::decode::Inbound;
 
@@ -68,7 +68,12 @@ pub async fn postgres_floor(
                     };
                     let mut tx = store.begin().await?;
                     let refs: Vec<&Inbound> = chunk.iter().collect();
-                    let results = apply_batch(&mut tx, "postgres-floor", &refs).await?;
+                    let results = apply_batch(
+                        &mut tx,
+                        &Receiver::new("postgres-floor", time::OffsetDateTime::now_utc()),
+                        &refs,
+                    )
+                    .await?;
                     tx.commit().await?;
                     changed += results
                         .iter()

@@ -32,17 +32,51 @@
 //!   not after the local status was set describes a ticket Lockstep had already decided about
 //!   (the reopen/re-resolve ricochet seen in other tools), so the local status stands.
 //! - **Stale observations change nothing**: not newer than the stored vendor version.
+//! - **Versions from the future are refused.** A vendor version is the vendor's change time, and
+//!   the version guard keeps the newest one forever, so one version dated years ahead (a forged or
+//!   mistaken body signed with the webhook secret, or an instance with a wrong clock) would make
+//!   every later, real observation stale. An observation whose version lies more than
+//!   [`TransitionPolicy::max_clock_skew`] ahead of the receiver's clock ([`Arrival::now`],
+//!   injected: this module never reads a clock) changes nothing and records nothing
+//!   ([`Outcome::FutureVersion`]); the caller flags it in the activity feed and a metric.
+//! - **A poll repairs a version from the future.** A link may already hold such a version (stored
+//!   before this rule, or when the receiver's clock was wrong). A poll observation is the vendor's
+//!   own current record, read by Lockstep, so when the link's stored version lies more than the
+//!   skew ahead of the clock, a poll observation is not stale: it replaces the stored version
+//!   ([`Transition::replaces`]) and applies as usual. A webhook cannot repair (it may be an old
+//!   delivery arriving late); an operator can also reset a link's version (the store's
+//!   `reset_vendor_version`, `lockstep tickets reset-version`).
 //! - **Unknown states leave the link alone**: no version is recorded, so once an admin adds a
 //!   rule for the state the next poll of the same ticket version applies it.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
 
 use crate::observation::TicketObservation;
 use crate::rules::inbound::{InboundEffect, InboundRules};
 use crate::version::VendorVersion;
-use crate::vocab::FindingStatus;
+use crate::vocab::{FindingStatus, SyncChannel};
+
+/// How far a vendor version may lie ahead of the receiver's clock before it is refused: clocks
+/// of a vendor and of Lockstep differ by seconds in practice, never by minutes.
+pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// When and how an observation reached the receiver that decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// The receiver's clock at the decision (injected; the transition never reads a clock).
+    pub now: OffsetDateTime,
+    /// The channel that brought it; only [`SyncChannel::Poll`] repairs a version from the future.
+    pub channel: SyncChannel,
+}
+
+impl Arrival {
+    /// The latest vendor change time accepted under `skew`.
+    pub fn latest_accepted(&self, skew: Duration) -> OffsetDateTime {
+        self.now + skew
+    }
+}
 
 /// The status Lockstep's own side last gave a finding, and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +133,9 @@ pub struct TransitionPolicy {
     pub auto_close_on_resolve: bool,
     /// The inbound rules of the link's kind of ticket.
     pub inbound: InboundRules,
+    /// How far ahead of the receiver's clock a vendor version may lie before it is refused
+    /// ([`DEFAULT_MAX_CLOCK_SKEW`] unless configured).
+    pub max_clock_skew: Duration,
 }
 
 /// What an observation did.
@@ -118,6 +155,9 @@ pub enum Outcome {
     Stale,
     /// No inbound rule covers the ticket's state; nothing was changed or recorded.
     NoRule,
+    /// The vendor version lies more than the allowed clock skew ahead of the receiver's clock:
+    /// refused, nothing was changed or recorded. The caller flags it.
+    FutureVersion,
 }
 
 /// The result of [`apply`]: what happened, what to store on the link, and why in words for the
@@ -127,6 +167,10 @@ pub struct Transition {
     pub outcome: Outcome,
     /// The vendor version and state to store on the link; `None` when the link stays as it was.
     pub record: Option<VendorSnapshot>,
+    /// Set when `record` repairs a link whose stored version lies in the future: the version it
+    /// replaces. The store then writes `record` only if the link still holds exactly this version,
+    /// instead of only if `record` is newer.
+    pub replaces: Option<VendorVersion>,
     pub reason: String,
 }
 
@@ -134,9 +178,11 @@ impl Transition {
     pub fn new_status(&self) -> Option<FindingStatus> {
         match self.outcome {
             Outcome::Changed { to, .. } => Some(to),
-            Outcome::VendorStateOnly | Outcome::Unchanged | Outcome::Stale | Outcome::NoRule => {
-                None
-            }
+            Outcome::VendorStateOnly
+            | Outcome::Unchanged
+            | Outcome::Stale
+            | Outcome::NoRule
+            | Outcome::FutureVersion => None,
         }
     }
 
@@ -145,19 +191,47 @@ impl Transition {
     }
 }
 
-/// Decides what an observation of a linked ticket does to the link and its finding. Pure: the
-/// caller stores [`LinkState::after`] and writes the activity row.
-pub fn apply(link: &LinkState, obs: &TicketObservation, policy: &TransitionPolicy) -> Transition {
+/// Decides what an observation of a linked ticket does to the link and its finding, given when
+/// and how it arrived. Pure: the caller stores [`LinkState::after`] and writes the activity row.
+pub fn apply(
+    link: &LinkState,
+    obs: &TicketObservation,
+    policy: &TransitionPolicy,
+    arrival: Arrival,
+) -> Transition {
     let ticket = obs.ticket.key();
     let state = obs.state_description();
+    let latest = arrival.latest_accepted(policy.max_clock_skew);
+    if obs.version.lies_after(latest) {
+        return Transition {
+            outcome: Outcome::FutureVersion,
+            record: None,
+            replaces: None,
+            reason: format!(
+                "{ticket}: refused version {} (state {state}), which lies in the future: more than \
+                 {} ahead of Lockstep's clock ({}); check the vendor instance's clock, or who \
+                 can sign deliveries with the webhook secret",
+                obs.version,
+                policy.max_clock_skew,
+                rfc3339(arrival.now)
+            ),
+        };
+    }
+    // A link holding a version from the future is repaired by the vendor's own current record.
+    let replaces = link
+        .vendor
+        .as_ref()
+        .filter(|stored| arrival.channel == SyncChannel::Poll && stored.version.lies_after(latest))
+        .map(|stored| stored.version);
     if let Some(stored) = link
         .vendor
         .as_ref()
-        .filter(|stored| obs.version <= stored.version)
+        .filter(|stored| replaces.is_none() && obs.version <= stored.version)
     {
         return Transition {
             outcome: Outcome::Stale,
             record: None,
+            replaces: None,
             reason: format!(
                 "{ticket}: ignored version {} (state {state}); the link already holds version {}",
                 obs.version, stored.version
@@ -168,6 +242,7 @@ pub fn apply(link: &LinkState, obs: &TicketObservation, policy: &TransitionPolic
         return Transition {
             outcome: Outcome::NoRule,
             record: None,
+            replaces: None,
             reason: format!(
                 "{ticket} is in state {state}, which no inbound rule covers; add a rule for it to \
                  the integration's mapping rules (the link was left as it was, so the next sync \
@@ -208,14 +283,22 @@ pub fn apply(link: &LinkState, obs: &TicketObservation, policy: &TransitionPolic
         Outcome::Changed { from, to } => format!("finding {from} → {to}"),
         _ => format!("finding stays {target}"),
     };
+    let repair = replaces.map_or_else(String::new, |future| {
+        format!(
+            "; this poll replaced version {future} from the future (more than {} ahead of \
+             Lockstep's clock)",
+            policy.max_clock_skew
+        )
+    });
     Transition {
         outcome,
         record: Some(VendorSnapshot {
             version: obs.version,
             state: obs.vendor_state.clone(),
         }),
+        replaces,
         reason: format!(
-            "{ticket} is in state {state}: {}; {effect_on_finding} ({why})",
+            "{ticket} is in state {state}: {}; {effect_on_finding} ({why}){repair}",
             matched.reason
         ),
     }

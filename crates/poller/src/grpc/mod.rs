@@ -1,5 +1,6 @@
 //! The poller's gRPC surface: `SyncService`.
 
+mod reset;
 mod sync;
 
 pub use sync::SyncApi;

@@ -1,6 +1,7 @@
 //! `SyncService`: Resync (one integration, no cooldown), ResyncAll (cooldown per caller) and
-//! GetPollStatus. Every call is authenticated by bearer token and scoped to the caller's tenant;
-//! re-syncing needs the analyst or admin role, reading the status any role.
+//! GetPollStatus, and ResetVendorVersion (`reset.rs`). Every call is authenticated by bearer token
+//! and scoped to the caller's tenant; re-syncing needs the analyst or admin role, reading the
+//! status any role, resetting a link's vendor version the admin role.
 
 use lockstep_domain::IntegrationId;
 use lockstep_proto::v1 as pb;
@@ -171,6 +172,16 @@ impl SyncService for SyncApi {
             });
         }
         Ok(Response::new(pb::GetPollStatusResponse { statuses }))
+    }
+
+    async fn reset_vendor_version(
+        &self,
+        request: Request<pb::ResetVendorVersionRequest>,
+    ) -> Result<Response<pb::ResetVendorVersionResponse>, Status> {
+        let caller = self.auth.authenticate(&request).await?;
+        caller.require(Access::Admin, "resetting a ticket link's vendor version")?;
+        let out = super::reset::reset(self.poller.store(), &caller, &request.get_ref().id).await?;
+        Ok(Response::new(out))
     }
 }
 

@@ -4,6 +4,7 @@
 mod cycle;
 mod faults;
 mod replicas;
+mod reset;
 mod sla;
 mod support;
 mod sync_service;

@@ -14,20 +14,20 @@ use tonic::transport::Channel;
 
 use crate::support::{Env, Sim, fast_settings};
 
-struct Running {
-    client: SyncServiceClient<Channel>,
+pub(crate) struct Running {
+    pub(crate) client: SyncServiceClient<Channel>,
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.trigger();
         self.task.await.unwrap();
     }
 }
 
-async fn start(env: &Env, sim: &Sim) -> Running {
+pub(crate) async fn start(env: &Env, sim: &Sim) -> Running {
     let vars = [
         ("LOCKSTEP_DATABASE__URL".to_owned(), env.db.url().to_owned()),
         ("LOCKSTEP_GRPC__LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
@@ -64,7 +64,12 @@ async fn start(env: &Env, sim: &Sim) -> Running {
     }
 }
 
-async fn token(env: &Env, tenant: lockstep_domain::TenantId, name: &str, role: Role) -> String {
+pub(crate) async fn token(
+    env: &Env,
+    tenant: lockstep_domain::TenantId,
+    name: &str,
+    role: Role,
+) -> String {
     let token = format!("lst_{}", uuid::Uuid::new_v4().simple());
     env.store()
         .api_tokens()
@@ -74,7 +79,7 @@ async fn token(env: &Env, tenant: lockstep_domain::TenantId, name: &str, role: R
     token
 }
 
-fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+pub(crate) fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request
         .metadata_mut()

@@ -1,7 +1,7 @@
 //! What the vendor side changes on a live link: its state and version (guarded), and its SLA.
 
 use lockstep_domain::transition::VendorSnapshot;
-use lockstep_domain::{SyncChannel, TenantId, TicketLinkId};
+use lockstep_domain::{SyncChannel, TenantId, TicketLinkId, VendorVersion};
 use time::OffsetDateTime;
 
 use super::{TicketLinkRecord, TicketLinks, link_columns, ops};
@@ -47,6 +47,79 @@ impl TicketLinks<'_> {
             ops::get(&mut c, tenant, id).await?;
         }
         Ok(applied)
+    }
+
+    /// Records a vendor snapshot that repairs a link holding a version from the future (a
+    /// `Transition` with `replaces` set): written only if the live link still holds exactly
+    /// `replaces`, so a concurrent writer's change is never overwritten. Returns whether it
+    /// applied; a link that does not exist for the tenant is `NotFound`.
+    pub async fn repair_vendor_state(
+        mut self,
+        tenant: TenantId,
+        id: TicketLinkId,
+        snapshot: &VendorSnapshot,
+        replaces: VendorVersion,
+        channel: SyncChannel,
+    ) -> StoreResult<bool> {
+        let mut c = self.conn.acquire().await?;
+        let applied = sqlx::query(
+            "UPDATE ticket_links
+                SET vendor_state = $3, vendor_updated_at = $4, vendor_sequence = $5,
+                    last_sync_channel = $6, last_synced_at = now(), updated_at = now()
+             WHERE tenant_id = $1 AND id = $2 AND state = 'live'
+               AND (vendor_updated_at, vendor_sequence) = ($7, $8)",
+        )
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(&snapshot.state)
+        .bind(snapshot.version.updated_at())
+        .bind(snapshot.version.sequence())
+        .bind(channel.as_str())
+        .bind(replaces.updated_at())
+        .bind(replaces.sequence())
+        .execute(&mut *c)
+        .await?
+        .rows_affected()
+            > 0;
+        if !applied {
+            ops::get(&mut c, tenant, id).await?;
+        }
+        Ok(applied)
+    }
+
+    /// Forgets the vendor version (and state) a link holds, so the next observation of the ticket
+    /// applies whatever its version: the operator's way out when a link holds a version from the
+    /// future that no poll has repaired. Returns the link as it was before (locked until the
+    /// transaction ends). `NotFound` for a link the tenant does not have. Callers write the
+    /// activity row in the same transaction.
+    pub async fn reset_vendor_version(
+        mut self,
+        tenant: TenantId,
+        id: TicketLinkId,
+    ) -> StoreResult<TicketLinkRecord> {
+        let mut c = self.conn.acquire().await?;
+        // Locked, so the version reported as reset is the one this statement forgot.
+        let before = sqlx::query_as::<_, TicketLinkRecord>(concat!(
+            "SELECT ",
+            link_columns!(),
+            " FROM ticket_links WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
+        ))
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *c)
+        .await?
+        .ok_or_else(|| StoreError::not_found("ticket link", id))?;
+        sqlx::query(
+            "UPDATE ticket_links
+                SET vendor_state = NULL, vendor_updated_at = NULL, vendor_sequence = NULL,
+                    updated_at = now()
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .execute(&mut *c)
+        .await?;
+        Ok(before)
     }
 
     /// Records the ticket's SLA due time and whether it is breached.

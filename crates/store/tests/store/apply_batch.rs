@@ -117,6 +117,7 @@ async fn a_batch_reads_locked_state_and_writes_it_with_guards() {
             link: a.id,
             snapshot: snapshot("6", 10, 3),
             channel: SyncChannel::Webhook,
+            replaces: None,
         }],
         findings: vec![VendorStatusChange {
             tenant: t,

@@ -180,3 +180,75 @@ async fn sla_is_recorded_on_the_link() {
         .unwrap();
     assert_eq!((cleared.sla_due_at, cleared.sla_breached), (None, false));
 }
+
+#[tokio::test]
+async fn a_repair_replaces_exactly_the_version_it_names_and_a_reset_forgets_it() {
+    let fx = fixture().await;
+    let link = live_link(fx.store(), fx.tenant, "sys1").await;
+    let links = || fx.store().links();
+    // A version from the future (2099): the "newer than" guard refuses anything real after it.
+    let future = snapshot("6", 2_300_000_000, 9);
+    assert!(
+        links()
+            .apply_vendor_state(fx.tenant, link.id, &future, SyncChannel::Webhook)
+            .await
+            .unwrap()
+    );
+    let real = snapshot("2", 60, 1);
+    assert!(
+        !links()
+            .apply_vendor_state(fx.tenant, link.id, &real, SyncChannel::Poll)
+            .await
+            .unwrap()
+    );
+    // A repair naming another version than the one held changes nothing.
+    assert!(
+        !links()
+            .repair_vendor_state(fx.tenant, link.id, &real, real.version, SyncChannel::Poll)
+            .await
+            .unwrap()
+    );
+    assert!(
+        links()
+            .repair_vendor_state(fx.tenant, link.id, &real, future.version, SyncChannel::Poll)
+            .await
+            .unwrap()
+    );
+    let stored = links().get(fx.tenant, link.id).await.unwrap();
+    assert_eq!(stored.vendor_snapshot, Some(real.clone()));
+    assert_eq!(stored.last_sync_channel, Some(SyncChannel::Poll));
+
+    let mut tx = fx.store().begin().await.unwrap();
+    let before = tx
+        .links()
+        .reset_vendor_version(fx.tenant, link.id)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(before.vendor_snapshot, Some(real));
+    assert_eq!(
+        links()
+            .get(fx.tenant, link.id)
+            .await
+            .unwrap()
+            .vendor_snapshot,
+        None
+    );
+    // After a reset any version applies.
+    assert!(
+        links()
+            .apply_vendor_state(
+                fx.tenant,
+                link.id,
+                &snapshot("1", 1, 0),
+                SyncChannel::Webhook
+            )
+            .await
+            .unwrap()
+    );
+    let err = links()
+        .reset_vendor_version(fx.tenant, TicketLinkId::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }));
+}

@@ -2,7 +2,7 @@
 //! events one by one (`apply::apply_one`) in one transaction does.
 
 use lockstep_domain::FindingId;
-use lockstep_sync_applier::apply::{Applied, BatchCache, apply_one};
+use lockstep_sync_applier::apply::{Applied, BatchCache, Receiver, apply_one};
 use lockstep_sync_applier::batch::apply_batch;
 use lockstep_sync_applier::decode::Inbound;
 
@@ -28,6 +28,10 @@ const BATCH: &[(usize, &str, i64, u32)] = &[
 ];
 const BEFORE: (usize, &str, i64, u32) = (3, "6", 10, 3);
 
+fn receiver() -> Receiver<'static> {
+    Receiver::new("sync-applier", time::OffsetDateTime::now_utc())
+}
+
 fn inbound(w: &World, (i, state, secs, m): (usize, &str, i64, u32)) -> Inbound {
     w.inbound(&w.webhook(i, state, secs, m, "beth.anglin"))
 }
@@ -40,7 +44,7 @@ async fn world() -> (World, Vec<FindingId>) {
     apply_one(
         &mut tx,
         &mut BatchCache::default(),
-        "sync-applier",
+        &receiver(),
         &inbound(&w, BEFORE),
     )
     .await
@@ -126,7 +130,7 @@ async fn a_set_based_batch_matches_applying_its_events_one_by_one() {
     let mut expected = Vec::new();
     for ev in &events {
         expected.push(
-            apply_one(&mut tx, &mut cache, "sync-applier", ev)
+            apply_one(&mut tx, &mut cache, &receiver(), ev)
                 .await
                 .unwrap(),
         );
@@ -137,7 +141,7 @@ async fn a_set_based_batch_matches_applying_its_events_one_by_one() {
     let events: Vec<Inbound> = BATCH.iter().map(|e| inbound(&batched, *e)).collect();
     let refs: Vec<&Inbound> = events.iter().collect();
     let mut tx = batched.store().begin().await.unwrap();
-    let got = apply_batch(&mut tx, "sync-applier", &refs).await.unwrap();
+    let got = apply_batch(&mut tx, &receiver(), &refs).await.unwrap();
     tx.commit().await.unwrap();
 
     let expected = observe(&one_by_one, &f1, &expected).await;
@@ -165,7 +169,7 @@ async fn a_batch_with_an_event_that_can_never_apply_fails_as_a_whole() {
     ev.integration = lockstep_domain::IntegrationId::new();
     let good = inbound(&w, (1, "6", 10, 3));
     let mut tx = w.store().begin().await.unwrap();
-    let err = apply_batch(&mut tx, "sync-applier", &[&good, &ev])
+    let err = apply_batch(&mut tx, &receiver(), &[&good, &ev])
         .await
         .unwrap_err();
     assert!(

@@ -3,6 +3,7 @@
 
 mod batch;
 mod crash;
+mod future;
 mod fuzz;
 mod loop_;
 mod support;

@@ -185,6 +185,25 @@ impl World {
         self.bus.publish(&subject, &group).await.unwrap();
     }
 
+    /// What `event` says about its ticket, published as the poller publishes a reading (channel
+    /// poll) under `event_id`.
+    pub async fn publish_poll(&self, event: &v1::WebhookReceived, event_id: &str) {
+        let decoded = self.inbound(event);
+        let observed = v1::TicketObserved {
+            event_id: event_id.to_owned(),
+            tenant_id: self.tenant.to_string(),
+            integration_id: self.integration.to_string(),
+            observation: Some(v1::TicketObservation::from(&decoded.observation)),
+        };
+        self.bus
+            .publish(
+                &self.bus.subjects().observed(self.tenant, self.integration),
+                &observed,
+            )
+            .await
+            .unwrap();
+    }
+
     /// `event` decoded as the applier decodes a bare delivery.
     pub fn inbound(&self, event: &v1::WebhookReceived) -> Inbound {
         let subject = self.bus.subjects().webhook(self.tenant, self.integration);
