@@ -3,7 +3,7 @@
 
 use lockstep_bus::Bus;
 use lockstep_domain::text::free_text;
-use lockstep_domain::{FindingId, FindingStatus, Severity, SyncChannel};
+use lockstep_domain::{ActivityKind, FindingId, FindingStatus, Severity, SyncChannel};
 use lockstep_proto::v1 as pb;
 use lockstep_proto::v1::finding_service_server::{FindingService, FindingServiceServer};
 use lockstep_service_kit::convert::{self, finding_id, opt_vocab, page_size};
@@ -140,7 +140,7 @@ async fn set_status(
                             finding_id: id,
                             channel: SyncChannel::Manual,
                             actor: caller.name.clone(),
-                            kind: "status_changed".into(),
+                            kind: ActivityKind::StatusChanged,
                             from_status: Some(change.previous),
                             to_status: Some(to),
                             message,

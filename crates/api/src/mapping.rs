@@ -222,18 +222,18 @@ impl MappingService for Mapping {
         let integration = self
             .integration(caller.tenant, &request.get_ref().integration_id)
             .await?;
-        let stored = self
+        let effective = self
             .ctx
             .store
             .mapping_rules()
-            .get(caller.tenant, integration.id)
+            .effective(&integration)
             .await
             .map_err(status::from_store)?;
-        let rules = stored
-            .as_ref()
-            .map(|s| s.rules.clone())
-            .unwrap_or_else(|| MappingRules::defaults(integration.vendor));
-        Ok(Response::new(to_pb(&integration, &rules, stored.as_ref())?))
+        Ok(Response::new(to_pb(
+            &integration,
+            &effective.rules,
+            effective.stored.as_ref(),
+        )?))
     }
 
     async fn update_mapping_rules(

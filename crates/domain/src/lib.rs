@@ -11,6 +11,7 @@
 //! - [`TicketObservation`] and [`apply`]: what a vendor ticket says, and what that does to the
 //!   finding ([`Transition`]).
 
+pub mod activity;
 pub mod draft;
 pub mod error;
 pub mod finding;
@@ -28,6 +29,7 @@ pub mod transition;
 pub mod version;
 pub mod vocab;
 
+pub use activity::ActivityKind;
 pub use draft::{
     DEFAULT_SUMMARY_TEMPLATE, DraftPriority, FieldSource, FieldValues, PreviewRow, Sourced,
     TicketDraft,

@@ -219,7 +219,7 @@ pub fn activity(record: &ActivityRecord) -> pb::ActivityEntry {
         time: ts(record.at),
         channel: record.channel.as_str().to_owned(),
         actor: record.actor.clone(),
-        kind: record.kind.clone(),
+        kind: record.kind.as_str().to_owned(),
         from_status: record
             .from_status
             .map(|s| s.as_str().to_owned())

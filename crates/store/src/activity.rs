@@ -1,6 +1,6 @@
 //! The append-only activity feed of each finding: what changed, through which channel, by whom.
 
-use lockstep_domain::{ActivityId, FindingId, FindingStatus, SyncChannel, TenantId};
+use lockstep_domain::{ActivityId, ActivityKind, FindingId, FindingStatus, SyncChannel, TenantId};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{FromRow, Postgres, QueryBuilder, Row};
@@ -18,8 +18,7 @@ pub struct NewActivity {
     pub channel: SyncChannel,
     /// The vendor user for inbound changes, the API token name for ours.
     pub actor: String,
-    /// A lowercase slug such as `status_changed`, `ticket_created`, `sync_ignored`.
-    pub kind: String,
+    pub kind: ActivityKind,
     pub from_status: Option<FindingStatus>,
     pub to_status: Option<FindingStatus>,
     pub message: String,
@@ -35,7 +34,7 @@ pub struct ActivityRecord {
     pub at: OffsetDateTime,
     pub channel: SyncChannel,
     pub actor: String,
-    pub kind: String,
+    pub kind: ActivityKind,
     pub from_status: Option<FindingStatus>,
     pub to_status: Option<FindingStatus>,
     pub message: String,
@@ -66,7 +65,7 @@ impl<'r> FromRow<'r, PgRow> for ActivityRecord {
             at: r.try_get("at")?,
             channel: row::vocab(r, "channel")?,
             actor: r.try_get("actor")?,
-            kind: r.try_get("kind")?,
+            kind: row::vocab(r, "kind")?,
             from_status: row::opt_vocab(r, "from_status")?,
             to_status: row::opt_vocab(r, "to_status")?,
             message: r.try_get("message")?,
@@ -104,7 +103,7 @@ impl Activity<'_> {
         .bind(ActivityId::new().as_uuid())
         .bind(entry.channel.as_str())
         .bind(&entry.actor)
-        .bind(&entry.kind)
+        .bind(entry.kind.as_str())
         .bind(entry.from_status.map(|s| s.as_str()))
         .bind(entry.to_status.map(|s| s.as_str()))
         .bind(&entry.message)

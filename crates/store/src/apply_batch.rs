@@ -161,13 +161,12 @@ static DUPLICATES_SQL: LazyLock<String> = LazyLock::new(|| {
 });
 
 impl InboundBatch<'_> {
-    /// The tenant's live integrations among `keys`, each with its stored mapping rules (`None`:
-    /// use the vendor defaults). Missing and deleted integrations are absent.
+    /// The tenant's live integrations among `keys`, each with the mapping rules it works with
+    /// (stored, or the vendor's defaults). Missing and deleted integrations are absent.
     pub async fn integrations(
         mut self,
         keys: &[(TenantId, IntegrationId)],
-    ) -> StoreResult<HashMap<(TenantId, IntegrationId), (IntegrationRecord, Option<MappingRules>)>>
-    {
+    ) -> StoreResult<HashMap<(TenantId, IntegrationId), (IntegrationRecord, MappingRules)>> {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
@@ -198,6 +197,7 @@ impl InboundBatch<'_> {
                     index: "mapping_rules".to_owned(),
                     source: Box::new(e),
                 })?;
+            let rules = crate::mapping::or_defaults(rules, record.vendor);
             out.insert((record.tenant_id, record.id), (record, rules));
         }
         Ok(out)
@@ -449,7 +449,7 @@ impl InboundBatch<'_> {
                     at: *at,
                     channel: e.channel,
                     actor: e.actor.clone(),
-                    kind: e.kind.clone(),
+                    kind: e.kind,
                     from_status: e.from_status,
                     to_status: e.to_status,
                     message: e.message.clone(),

@@ -70,7 +70,7 @@ pub use integrations::{
     AuthKind, IntegrationRecord, IntegrationSettings, Integrations, NewIntegration, WebhookTarget,
 };
 pub use links::{LinkSla, LiveTicket, LiveVersion, TicketLinkRecord, TicketLinkState, TicketLinks};
-pub use mapping::{MappingRulesRecord, MappingRulesStore};
+pub use mapping::{EffectiveRules, MappingRulesRecord, MappingRulesStore};
 pub use page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest};
 pub use poll_state::{ClaimedPoll, PollState, PollStateRecord};
 pub use presets::{PresetRecord, Presets};

@@ -1,10 +1,11 @@
 //! The mapping rules of an integration: one `lockstep_domain::MappingRules` document each (severity
 //! → priority fields, inbound and outbound status rules, for every kind of ticket of the vendor).
 //!
-//! An integration without a stored document uses `MappingRules::defaults(vendor)`; the store
-//! reports "none stored" as `None` and leaves that choice to the caller.
+//! An integration without a stored document uses `MappingRules::defaults(vendor)`: decided here
+//! once, by [`MappingRulesStore::effective`] (and the batch read of the sync-applier), so no
+//! caller repeats the fallback. [`MappingRulesStore::get`] still tells "none stored" as `None`.
 
-use lockstep_domain::{IntegrationId, MappingRuleId, MappingRules, TenantId};
+use lockstep_domain::{IntegrationId, MappingRuleId, MappingRules, TenantId, Vendor};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{FromRow, Row};
@@ -12,7 +13,21 @@ use time::OffsetDateTime;
 
 use crate::conn::area_handle;
 use crate::error::{StoreError, StoreResult};
+use crate::integrations::IntegrationRecord;
 use crate::row;
+
+/// The rules an integration works with, and the stored document they come from (`None`: the
+/// vendor's defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectiveRules {
+    pub rules: MappingRules,
+    pub stored: Option<MappingRulesRecord>,
+}
+
+/// The stored rules, or the vendor's defaults when none are stored: the one fallback.
+pub(crate) fn or_defaults(stored: Option<MappingRules>, vendor: Vendor) -> MappingRules {
+    stored.unwrap_or_else(|| MappingRules::defaults(vendor))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MappingRulesRecord {
@@ -66,6 +81,15 @@ impl MappingRulesStore<'_> {
         .bind(integration.as_uuid())
         .fetch_optional(&mut *c)
         .await?)
+    }
+
+    /// The rules `integration` works with: its stored document, or its vendor's defaults.
+    pub async fn effective(self, integration: &IntegrationRecord) -> StoreResult<EffectiveRules> {
+        let stored = self.get(integration.tenant_id, integration.id).await?;
+        Ok(EffectiveRules {
+            rules: or_defaults(stored.as_ref().map(|s| s.rules.clone()), integration.vendor),
+            stored,
+        })
     }
 
     /// Replaces the integration's rules (creating them the first time; the id stays stable).

@@ -1,18 +1,14 @@
-//! Applying one observation inside the caller's transaction: inbox, domain transition, finding
+//! Applying observations inside the caller's transaction: inbox, domain transition, finding
 //! status, link state and activity row together, so a crash can never keep one without the others.
+//! The results, the receiver, the policy of an event and its activity row; the reads and writes
+//! are in [`batch`](crate::batch), the decisions in [`plan`](crate::plan).
 
-use std::collections::HashMap;
-
-use lockstep_domain::transition::{
-    self, Arrival, LinkState, Outcome, Transition, TransitionPolicy,
-};
+use lockstep_domain::transition::{Arrival, Outcome, Transition, TransitionPolicy};
 use lockstep_domain::{
-    DEFAULT_MAX_CLOCK_SKEW, FindingId, FindingStatus, IntegrationId, MappingRules, TenantId,
+    ActivityKind, DEFAULT_MAX_CLOCK_SKEW, FindingId, FindingStatus, MappingRules,
 };
 use lockstep_proto::v1;
-use lockstep_store::{
-    ActivityRecord, IntegrationRecord, NewActivity, StoreError, TicketLinkState, Tx,
-};
+use lockstep_store::{ActivityRecord, IntegrationRecord, NewActivity, StoreError, Tx};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -106,138 +102,28 @@ impl<'a> Receiver<'a> {
     }
 }
 
-/// Integration rows and rules read once per batch.
-#[derive(Default)]
-pub struct BatchCache {
-    integrations: HashMap<(TenantId, IntegrationId), (IntegrationRecord, MappingRules)>,
-}
-
-impl BatchCache {
-    async fn integration(
-        &mut self,
-        tx: &mut Tx,
-        tenant: TenantId,
-        id: IntegrationId,
-    ) -> Result<&(IntegrationRecord, MappingRules), Failure> {
-        use std::collections::hash_map::Entry;
-        let slot = match self.integrations.entry((tenant, id)) {
-            Entry::Occupied(slot) => return Ok(slot.into_mut()),
-            Entry::Vacant(slot) => slot,
-        };
-        let record = match tx.integrations().get(tenant, id).await {
-            Ok(record) => record,
-            Err(StoreError::NotFound { .. }) => {
-                return Err(Failure::Permanent(format!(
-                    "integration {id} does not exist in tenant {tenant}"
-                )));
-            }
-            Err(err) => return Err(err.into()),
-        };
-        let rules = match tx.mapping_rules().get(tenant, id).await? {
-            Some(stored) => stored.rules,
-            None => MappingRules::defaults(record.vendor),
-        };
-        Ok(slot.insert((record, rules)))
-    }
-}
-
-/// Applies `ev` as `receiver` inside `tx`.
+/// Applies `ev` as `receiver` inside `tx`: a batch of one.
 pub async fn apply_one(
     tx: &mut Tx,
-    cache: &mut BatchCache,
     receiver: &Receiver<'_>,
     ev: &Inbound,
 ) -> Result<Applied, Failure> {
-    let obs = &ev.observation;
-    let (integration, rules) = cache.integration(tx, ev.tenant, ev.integration).await?;
-    let policy = policy(ev, integration, rules, receiver.max_clock_skew)?;
-
-    let Some(link) = tx
-        .links()
-        .find_active_by_external_id(ev.tenant, ev.integration, obs.ticket.external_id().as_str())
-        .await?
-        .filter(|l| l.state == TicketLinkState::Live)
-    else {
-        return Ok(Applied::Ignored { why: "unlinked" });
-    };
-    if !tx
-        .inbox()
-        .insert_if_absent(ev.tenant, receiver.consumer, &ev.event_id)
-        .await?
-    {
-        let earlier = tx
-            .activity()
-            .find_by_event(ev.tenant, link.finding_id, &ev.event_id)
-            .await?;
-        return Ok(Applied::Duplicate {
-            change: earlier.and_then(|a| replay_change(ev, &a)),
-        });
-    }
-
-    let finding = tx.findings().get(ev.tenant, link.finding_id).await?;
-    let state = LinkState {
-        status: finding.status,
-        local: finding.local,
-        vendor: link.vendor_snapshot.clone(),
-    };
-    let t = transition::apply(&state, obs, &policy, receiver.arrival(ev));
-    if t.outcome == Outcome::FutureVersion {
-        let entry = activity_entry(ev, finding.id, REFUSED, None, None, &t.reason);
-        tx.activity().append(ev.tenant, &entry).await?;
-        return Ok(Applied::Refused);
-    }
-    let Some(record) = &t.record else {
-        return Ok(match t.outcome {
-            Outcome::Stale => Applied::Stale,
-            _ => Applied::Ignored { why: "no_rule" },
-        });
-    };
-    let links = tx.links();
-    let stored = match t.replaces {
-        Some(future) => {
-            links
-                .repair_vendor_state(ev.tenant, link.id, record, future, ev.channel)
-                .await?
-        }
-        None => {
-            links
-                .apply_vendor_state(ev.tenant, link.id, record, ev.channel)
-                .await?
-        }
-    };
-    if !stored {
-        // Another writer recorded a newer version since we read the link.
-        return Ok(Applied::Stale);
-    }
-    if let Outcome::Changed { from, to } = t.outcome {
-        tx.findings()
-            .set_status_from_vendor(ev.tenant, finding.id, to, Some(from))
-            .await?;
-    }
-    let Some((kind, from, to)) = activity_of(&t) else {
-        // A newer version with the same state (a comment, a field edit): nothing to tell.
-        return Ok(Applied::Applied { change: None });
-    };
-    let entry = activity_entry(ev, finding.id, kind, from, to, &t.reason);
-    let written = tx.activity().append(ev.tenant, &entry).await?;
-    Ok(Applied::Applied {
-        change: replay_change(ev, &written),
-    })
+    let mut results = crate::batch::apply_batch(tx, receiver, &[ev]).await?;
+    Ok(results.pop().unwrap_or(Applied::Stale))
 }
-
-/// The activity kind of an observation refused for a version from the future.
-pub(crate) const REFUSED: &str = "vendor_version_refused";
 
 /// The activity row a recorded transition gets, if any: a status change, a ticket state change,
 /// or (same state) the repair of a version from the future; `None` for a newer version with
 /// nothing to tell.
 pub(crate) fn activity_of(
     t: &Transition,
-) -> Option<(&'static str, Option<FindingStatus>, Option<FindingStatus>)> {
+) -> Option<(ActivityKind, Option<FindingStatus>, Option<FindingStatus>)> {
     match t.outcome {
-        Outcome::Changed { from, to } => Some(("status_changed", Some(from), Some(to))),
-        Outcome::VendorStateOnly => Some(("ticket_state_changed", None, None)),
-        Outcome::Unchanged if t.replaces.is_some() => Some(("vendor_version_repaired", None, None)),
+        Outcome::Changed { from, to } => Some((ActivityKind::StatusChanged, Some(from), Some(to))),
+        Outcome::VendorStateOnly => Some((ActivityKind::TicketStateChanged, None, None)),
+        Outcome::Unchanged if t.replaces.is_some() => {
+            Some((ActivityKind::VendorVersionRepaired, None, None))
+        }
         _ => None,
     }
 }
@@ -269,11 +155,12 @@ pub(crate) fn policy(
     })
 }
 
-/// The activity row of a decided observation (`kind` from [`activity_of`], or [`REFUSED`]).
+/// The activity row of a decided observation (`kind` from [`activity_of`], or
+/// `vendor_version_refused`).
 pub(crate) fn activity_entry(
     ev: &Inbound,
     finding: FindingId,
-    kind: &str,
+    kind: ActivityKind,
     from: Option<FindingStatus>,
     to: Option<FindingStatus>,
     reason: &str,
@@ -285,7 +172,7 @@ pub(crate) fn activity_entry(
         channel: ev.channel,
         message: format!("{reason} by {actor} via {}", ev.channel),
         actor,
-        kind: kind.to_owned(),
+        kind,
         from_status: from,
         to_status: to,
         details: json!({

@@ -23,6 +23,7 @@ pub mod config;
 pub mod decode;
 mod error;
 mod metrics;
+mod plan;
 mod worker;
 
 pub use app::{App, Deps};

@@ -25,7 +25,7 @@ use lockstep_proto::v1;
 use lockstep_store::Store;
 use time::OffsetDateTime;
 
-use crate::apply::{Applied, BatchCache, Failure, apply_one, lag_seconds};
+use crate::apply::{Applied, Failure, apply_one, lag_seconds};
 use crate::batch::apply_batch;
 use crate::config::ApplierSettings;
 use crate::decode::{Inbound, decode, delivery_of};
@@ -173,8 +173,7 @@ impl Worker {
         let result = async {
             let mut tx = self.store.begin().await?;
             let receiver = self.settings.receiver(OffsetDateTime::now_utc());
-            let applied =
-                apply_one(&mut tx, &mut BatchCache::default(), &receiver, inbound).await?;
+            let applied = apply_one(&mut tx, &receiver, inbound).await?;
             tx.commit().await?;
             Ok::<_, Failure>(applied)
         }

@@ -16,7 +16,7 @@ use lockstep_bus::{Bus, BusError, ConsumerSettings, Delivery};
 use lockstep_connectors::servicenow::StateChange;
 use lockstep_connectors::{ConnectorError, ErrorClass};
 use lockstep_domain::transition::VendorSnapshot;
-use lockstep_domain::{FindingId, MappingRules, SyncChannel, TenantId};
+use lockstep_domain::{ActivityKind, FindingId, SyncChannel, TenantId};
 use lockstep_platform::Shutdown;
 use lockstep_proto::v1 as pb;
 use lockstep_service_kit::vendor::VendorClients;
@@ -184,10 +184,9 @@ impl Pusher {
         let rules = self
             .store
             .mapping_rules()
-            .get(tenant, integration.id)
+            .effective(&integration)
             .await?
-            .map(|r| r.rules)
-            .unwrap_or_else(|| MappingRules::defaults(integration.vendor));
+            .rules;
         let Ok(outbound) = rules.outbound(link.target.kind()) else {
             return Ok(());
         };
@@ -210,7 +209,7 @@ impl Pusher {
                 self.note(
                     tenant,
                     finding,
-                    "ticket_update_failed",
+                    ActivityKind::TicketUpdateFailed,
                     format!("Ticket {} not updated: {}", ticket.key(), s.message()),
                     link,
                 )
@@ -242,7 +241,7 @@ impl Pusher {
                         .unwrap_or(&observation.vendor_state),
                     finding.status
                 );
-                self.note(tenant, finding, "ticket_updated", message, link)
+                self.note(tenant, finding, ActivityKind::TicketUpdated, message, link)
                     .await
             }
             Err(e) if transient(&e) => Err(PushError::Retry(e.to_string())),
@@ -252,8 +251,14 @@ impl Pusher {
                     ticket.key(),
                     finding.status
                 );
-                self.note(tenant, finding, "ticket_update_failed", message, link)
-                    .await
+                self.note(
+                    tenant,
+                    finding,
+                    ActivityKind::TicketUpdateFailed,
+                    message,
+                    link,
+                )
+                .await
             }
         }
     }
@@ -262,7 +267,7 @@ impl Pusher {
         &self,
         tenant: TenantId,
         finding: &lockstep_domain::Finding,
-        kind: &str,
+        kind: ActivityKind,
         message: String,
         link: &TicketLinkRecord,
     ) -> Result<(), PushError> {
@@ -274,7 +279,7 @@ impl Pusher {
                     finding_id: finding.id,
                     channel: SyncChannel::Api,
                     actor: "ticket-writer".into(),
-                    kind: kind.into(),
+                    kind,
                     from_status: None,
                     to_status: None,
                     message,

@@ -82,11 +82,10 @@ pub async fn resolve(
     TicketRequest::new(target.clone(), mode.clone(), selection).map_err(status::from_domain)?;
     let rules = store
         .mapping_rules()
-        .get(tenant, integration.id)
+        .effective(&integration)
         .await
         .map_err(status::from_store)?
-        .map(|r| r.rules)
-        .unwrap_or_else(|| MappingRules::defaults(integration.vendor));
+        .rules;
     let (preset, preset_name) = match spec.preset.trim() {
         "" => (FieldValues::default(), None),
         key => {

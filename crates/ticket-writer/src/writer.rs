@@ -20,7 +20,7 @@ use lockstep_bus::Bus;
 use lockstep_connectors::servicenow::{CreatedTicket, NewTicket, ServiceNowClient};
 use lockstep_connectors::{ConnectorError, ErrorClass};
 use lockstep_domain::transition::VendorSnapshot;
-use lockstep_domain::{FindingId, SyncChannel};
+use lockstep_domain::{ActivityKind, FindingId, SyncChannel};
 use lockstep_proto::v1 as pb;
 use lockstep_service_kit::convert::{self, ts};
 use lockstep_service_kit::vendor::VendorClients;
@@ -306,7 +306,7 @@ impl Writer {
             finding_id: item.finding.id,
             channel: SyncChannel::Api,
             actor: caller.name.clone(),
-            kind: "ticket_created".into(),
+            kind: ActivityKind::TicketCreated,
             from_status: None,
             to_status: None,
             message: format!(

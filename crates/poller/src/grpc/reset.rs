@@ -2,7 +2,7 @@
 //! out for a link frozen by a vendor version from the future (see `lockstep_domain::transition`).
 //! Every reset and its activity row are written in one transaction.
 
-use lockstep_domain::{FindingId, SyncChannel, TicketLinkId};
+use lockstep_domain::{ActivityKind, FindingId, SyncChannel, TicketLinkId};
 use lockstep_proto::v1 as pb;
 use lockstep_service_kit::convert::parse_id;
 use lockstep_service_kit::{Caller, status};
@@ -59,7 +59,7 @@ pub(crate) async fn reset(
                     finding_id: before.finding_id,
                     channel: SyncChannel::Manual,
                     actor: caller.name.clone(),
-                    kind: "vendor_version_reset".into(),
+                    kind: ActivityKind::VendorVersionReset,
                     from_status: None,
                     to_status: None,
                     message,

@@ -3,7 +3,7 @@
 //! the link's version through `SyncService.ResetVendorVersion`.
 
 use lockstep_domain::transition::VendorSnapshot;
-use lockstep_domain::{SyncChannel, VendorVersion};
+use lockstep_domain::{ActivityKind, SyncChannel, VendorVersion};
 use lockstep_proto::v1 as pb;
 use lockstep_store::{PageRequest, Role, TicketLinkRecord};
 use time::macros::datetime;
@@ -105,7 +105,7 @@ async fn an_admin_resets_the_vendor_version_of_a_link_by_finding_or_link_id() {
         .await
         .unwrap()
         .items;
-    assert_eq!(feed[0].kind, "vendor_version_reset");
+    assert_eq!(feed[0].kind, ActivityKind::VendorVersionReset);
     assert_eq!(feed[0].actor, "admin");
     assert!(
         feed[0].message.contains("2099-01-01"),

@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use lockstep_domain::{FindingId, FindingStatus, SyncChannel};
+use lockstep_domain::{ActivityKind, FindingId, FindingStatus, SyncChannel, TenantId};
 use lockstep_store::{NewActivity, PageRequest, StoreError};
 use serde_json::json;
 
@@ -11,7 +11,7 @@ pub fn entry(finding_id: FindingId, n: usize) -> NewActivity {
         finding_id,
         channel: SyncChannel::Webhook,
         actor: "jane.doe".to_owned(),
-        kind: "status_changed".to_owned(),
+        kind: ActivityKind::StatusChanged,
         from_status: Some(FindingStatus::Open),
         to_status: Some(FindingStatus::ReTest),
         message: format!("change {n}"),
@@ -91,14 +91,8 @@ async fn the_feed_is_append_only_and_checks_its_input() {
         .unwrap_err();
     assert!(rewrite.to_string().contains("append-only"), "{rewrite}");
 
-    let bad_kind = NewActivity {
-        kind: "Status Changed!".to_owned(),
-        ..entry(f, 2)
-    };
-    let err = fx
-        .store()
-        .activity()
-        .append(fx.tenant, &bad_kind)
+    // Kinds are an enum in code; the schema still refuses anything but a slug.
+    let err = append_kind(&fx, fx.tenant, f, "Status Changed!")
         .await
         .unwrap_err();
     assert!(err.to_string().contains("lowercase slug"), "{err}");
@@ -175,18 +169,8 @@ async fn an_activity_kind_is_a_lowercase_slug_of_at_most_64_characters() {
         "éclair",
         too_long.as_str(),
     ];
-    for (n, kind) in accepted.iter().chain(&refused).enumerate() {
-        let result = fx
-            .store()
-            .activity()
-            .append(
-                fx.tenant,
-                &NewActivity {
-                    kind: (*kind).to_owned(),
-                    ..entry(f, n)
-                },
-            )
-            .await;
+    for kind in accepted.iter().chain(&refused) {
+        let result = append_kind(&fx, fx.tenant, f, kind).await;
         assert_eq!(
             result.is_ok(),
             accepted.contains(kind),
@@ -199,4 +183,26 @@ async fn an_activity_kind_is_a_lowercase_slug_of_at_most_64_characters() {
             );
         }
     }
+}
+
+/// Appends a row of any `kind` straight to the table (the store's API only takes an
+/// `ActivityKind`), with the store's error on refusal: what the schema itself accepts.
+async fn append_kind(
+    fx: &crate::helpers::Fixture,
+    tenant: TenantId,
+    finding: FindingId,
+    kind: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO activity (id, tenant_id, finding_id, channel, actor, kind, message, details)
+         VALUES ($1, $2, $3, 'webhook', 'jane.doe', $4, 'change', '{}'::jsonb)",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind(tenant.as_uuid())
+    .bind(finding.as_uuid())
+    .bind(kind)
+    .execute(fx.db.pool())
+    .await
+    .map(|_| ())
+    .map_err(StoreError::from)
 }

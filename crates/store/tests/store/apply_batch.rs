@@ -1,6 +1,6 @@
 //! The sync-applier's set-based batch statements (`tx.inbound_batch()`).
 
-use lockstep_domain::{FindingStatus, SyncChannel};
+use lockstep_domain::{ActivityKind, FindingStatus, SyncChannel};
 use lockstep_store::{
     BatchWrites, Claimed, InboxClaim, LinkAdvance, NewActivity, StoreError, VendorStatusChange,
 };
@@ -13,7 +13,7 @@ fn entry(finding: lockstep_domain::FindingId, event_id: &str) -> NewActivity {
         finding_id: finding,
         channel: SyncChannel::Webhook,
         actor: "beth.anglin".into(),
-        kind: "status_changed".into(),
+        kind: ActivityKind::StatusChanged,
         from_status: Some(FindingStatus::Open),
         to_status: Some(FindingStatus::ReTest),
         message: "resolved".into(),
@@ -100,7 +100,12 @@ async fn a_batch_reads_locked_state_and_writes_it_with_guards() {
     let mut tx = fx.store().begin().await.unwrap();
     let integrations = tx.inbound_batch().integrations(&[(t, i)]).await.unwrap();
     assert_eq!(integrations[&(t, i)].0.id, i);
-    assert!(integrations[&(t, i)].1.is_none(), "no stored rules");
+    let (record, rules) = &integrations[&(t, i)];
+    assert_eq!(
+        *rules,
+        lockstep_domain::MappingRules::defaults(record.vendor),
+        "no stored rules: the vendor's defaults"
+    );
     let locked = tx
         .inbound_batch()
         .lock_live_links(&[(t, i, "sys-a"), (t, i, "sys-none")])

@@ -150,3 +150,22 @@ async fn unreadable_stored_rules_are_reported_as_corrupt() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn the_effective_rules_are_the_stored_document_or_the_vendor_defaults() {
+    let fx = fixture().await;
+    let record = integration(fx.store(), fx.tenant, "Prod").await;
+    let mapping = || fx.store().mapping_rules();
+
+    let none = mapping().effective(&record).await.unwrap();
+    assert_eq!(none.rules, MappingRules::defaults(record.vendor));
+    assert_eq!(none.stored, None);
+
+    let stored = mapping()
+        .put(fx.tenant, record.id, &customised_servicenow_rules())
+        .await
+        .unwrap();
+    let some = mapping().effective(&record).await.unwrap();
+    assert_eq!(some.rules, customised_servicenow_rules());
+    assert_eq!(some.stored, Some(stored));
+}

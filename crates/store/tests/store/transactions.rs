@@ -1,4 +1,4 @@
-use lockstep_domain::{FindingStatus, SyncChannel, TenantId, TicketLinkId};
+use lockstep_domain::{ActivityKind, FindingStatus, SyncChannel, TenantId, TicketLinkId};
 use lockstep_store::{NewActivity, PageRequest, Store, StoreError};
 use serde_json::json;
 
@@ -41,7 +41,7 @@ async fn apply_observation(
                 finding_id: finding,
                 channel: SyncChannel::Webhook,
                 actor: "jane.doe".to_owned(),
-                kind: "status_changed".to_owned(),
+                kind: ActivityKind::StatusChanged,
                 from_status: Some(change.previous),
                 to_status: Some(change.finding.status),
                 message: "Resolved in ServiceNow".to_owned(),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use lockstep_domain::transition::VendorSnapshot;
-use lockstep_domain::{FindingId, FindingStatus, SyncChannel, VendorVersion};
+use lockstep_domain::{ActivityKind, FindingId, FindingStatus, SyncChannel, VendorVersion};
 use lockstep_store::{ActivityRecord, PageRequest, TicketLinkRecord};
 use time::macros::datetime;
 
@@ -55,7 +55,7 @@ async fn a_delivery_from_the_future_is_refused_and_a_real_resolve_still_reaches_
             feed(&w, f)
                 .await
                 .iter()
-                .any(|a| a.kind == "vendor_version_refused")
+                .any(|a| a.kind == ActivityKind::VendorVersionRefused)
         })
         .await,
         "the refusal is in the finding's activity feed"

@@ -3,7 +3,7 @@ use std::time::Duration;
 use lockstep_domain::{FindingStatus, SyncChannel};
 use lockstep_proto::v1;
 use lockstep_store::PageRequest;
-use lockstep_sync_applier::apply::{BatchCache, Receiver, apply_one};
+use lockstep_sync_applier::apply::{Receiver, apply_one};
 use prost::Message as _;
 
 use crate::support::*;
@@ -238,7 +238,6 @@ async fn a_change_committed_but_never_published_is_published_when_the_event_come
     let mut tx = w.store().begin().await.unwrap();
     apply_one(
         &mut tx,
-        &mut BatchCache::default(),
         &Receiver::new("sync-applier", time::OffsetDateTime::now_utc()),
         &inbound,
     )

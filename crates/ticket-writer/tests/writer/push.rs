@@ -62,7 +62,9 @@ async fn a_closed_finding_resolves_its_incident_with_the_close_code_and_a_work_n
             )
             .await
             .unwrap();
-        feed.items.iter().any(|a| a.kind == "ticket_updated")
+        feed.items
+            .iter()
+            .any(|a| a.kind == lockstep_domain::ActivityKind::TicketUpdated)
     })
     .await;
     let finding = env
