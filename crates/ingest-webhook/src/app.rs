@@ -35,12 +35,8 @@ impl Deps {
     /// Connects to PostgreSQL and NATS as configured and reads the master keys from the
     /// environment (`LOCKSTEP_MASTER_KEYS` or `LOCKSTEP_MASTER_KEYS_FILE`).
     pub async fn connect(config: &Config) -> Result<Self, IngestError> {
-        let store = Store::connect(
-            config.database.url.expose(),
-            config.database.max_connections.get(),
-        )
-        .await?;
-        let bus = Bus::connect(&config.nats.url, &config.nats.subject_prefix).await?;
+        let store = Store::connect_with(&config.database).await?;
+        let bus = Bus::connect_with(&config.nats).await?;
         Ok(Self {
             store,
             bus,

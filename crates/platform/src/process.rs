@@ -24,7 +24,7 @@ pub struct ServiceInfo {
 }
 
 /// What the shared `main` needs from a service's configuration.
-pub trait ServiceConfig: DeserializeOwned {
+pub trait ServiceConfig: DeserializeOwned + serde::Serialize {
     fn telemetry(&self) -> &TelemetryConfig;
 }
 

@@ -52,12 +52,8 @@ impl Deps {
     /// Connects to PostgreSQL and NATS as configured, reads the master keys from the environment
     /// (`LOCKSTEP_MASTER_KEYS` or `LOCKSTEP_MASTER_KEYS_FILE`) and builds the vendor HTTP executor.
     pub async fn connect(config: &Config) -> Result<Self, AppError> {
-        let store = Store::connect(
-            config.database.url.expose(),
-            config.database.max_connections.get(),
-        )
-        .await?;
-        let bus = Bus::connect(&config.nats.url, &config.nats.subject_prefix).await?;
+        let store = Store::connect_with(&config.database).await?;
+        let bus = Bus::connect_with(&config.nats).await?;
         let http = config.vendor_http.executor().map_err(AppError::Config)?;
         Ok(Self {
             store,

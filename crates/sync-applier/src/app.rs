@@ -21,12 +21,8 @@ pub struct Deps {
 
 impl Deps {
     pub async fn connect(config: &Config) -> Result<Self, ApplierError> {
-        let store = Store::connect(
-            config.database.url.expose(),
-            config.database.max_connections.get(),
-        )
-        .await?;
-        let bus = Bus::connect(&config.nats.url, &config.nats.subject_prefix).await?;
+        let store = Store::connect_with(&config.database).await?;
+        let bus = Bus::connect_with(&config.nats).await?;
         Ok(Self { store, bus })
     }
 }

@@ -29,6 +29,18 @@ pub fn binary() -> PathBuf {
 impl NatsServer {
     /// Starts a server; `sync_always` sets `sync_interval: always` (fsync before every ack).
     pub async fn start(sync_always: bool) -> Self {
+        Self::start_with(sync_always, "").await
+    }
+
+    /// Starts a server in operator mode (decentralized JWT auth) that admits only the user of
+    /// the returned [`crate::nats_auth::Credentials`]; a client without them is refused.
+    pub async fn start_requiring_credentials() -> (Self, crate::nats_auth::Credentials) {
+        let auth = crate::nats_auth::Credentials::generate();
+        let server = Self::start_with(false, &auth.server_config()).await;
+        (server, auth)
+    }
+
+    async fn start_with(sync_always: bool, extra_config: &str) -> Self {
         let (listener, addr) = crate::free_std_listener();
         drop(listener);
         let dir =
@@ -42,7 +54,7 @@ impl NatsServer {
         std::fs::write(
             dir.join("nats.conf"),
             format!(
-                "listen: 127.0.0.1:{}\njetstream {{\n  store_dir: \"{}\"\n  {sync}\n}}\n",
+                "listen: 127.0.0.1:{}\njetstream {{\n  store_dir: \"{}\"\n  {sync}\n}}\n{extra_config}\n",
                 addr.port(),
                 dir.join("js").display()
             ),
