@@ -10,7 +10,7 @@ mod config;
 use std::num::NonZeroU32;
 
 use clap::Args;
-use lockstep_platform::{Shutdown, metrics, telemetry};
+use lockstep_platform::{Shutdown, prepare_process};
 use tokio::task::JoinSet;
 
 use self::config::{BoxError, Loaded};
@@ -140,11 +140,15 @@ async fn start(
 
 pub async fn run(args: &UpArgs) -> Result<()> {
     let loaded = config::load(&env(args)).map_err(|e| Failure::usage(e.to_string()))?;
-    // Logs as the separate binaries write them: same format keys, same RUST_LOG and OTEL_*.
-    let _telemetry =
-        telemetry::init(&loaded.up.telemetry).map_err(|e| Failure::usage(e.to_string()))?;
-    metrics::record_build_info("lockstep-up", env!("CARGO_PKG_VERSION"));
-    let shutdown = Shutdown::on_signals().map_err(|e| Failure::other(e.to_string()))?;
+    // The process half of every service's shell: logs as the separate binaries write them (same
+    // format, RUST_LOG and OTEL_*), the build-info metric, SIGTERM and SIGINT.
+    let process = prepare_process(
+        &loaded.up.telemetry,
+        "lockstep-up",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .map_err(|e| Failure::usage(e.to_string()))?;
+    let shutdown = process.shutdown.clone();
     let mut tasks = JoinSet::new();
     if let Err(e) = start(args, loaded, &shutdown, &mut tasks).await {
         tracing::error!(error = %e, "cannot start the services");
