@@ -58,3 +58,27 @@ async fn a_missing_credentials_file_names_the_key() {
         "{msg}"
     );
 }
+
+#[tokio::test]
+async fn tls_reaches_a_server_whose_ca_is_named_in_nats_tls_ca_file() {
+    lockstep_platform::install_crypto_provider();
+    let (server, ca) = NatsServer::start_with_tls().await;
+    let mut config = NatsConfig {
+        url: NatsUrl::new(server.url()),
+        subject_prefix: "tlstest".to_owned(),
+        ..NatsConfig::default()
+    };
+    config.tls.required = true;
+
+    let err = Bus::connect_with(&config)
+        .await
+        .err()
+        .expect("a certificate no root trusts is refused");
+    assert!(matches!(err, BusError::Connect { .. }), "{err}");
+
+    config.tls.ca_file = Some(ca);
+    let bus = Bus::connect_with(&config).await.unwrap();
+    bus.ensure_stream(&lockstep_bus::StreamSettings::default())
+        .await
+        .expect("JetStream over TLS");
+}
