@@ -89,6 +89,8 @@ impl InboundLoop {
             )
             .await?;
 
+        // One environment for both services, as under `lockstep up`: each ignores the other's
+        // keys (`load_shared_with_env`).
         let env = |extra: &[(&str, &str)]| {
             let mut env = vec![
                 ("LOCKSTEP_DATABASE__URL".to_owned(), db.url().to_owned()),
@@ -107,11 +109,12 @@ impl InboundLoop {
         };
         let stop = Shutdown::new();
         let ingest_config: lockstep_ingest_webhook::Config =
-            lockstep_platform::config::load_with_env(
+            lockstep_platform::config::load_shared_with_env(
                 lockstep_ingest_webhook::config::DEFAULTS,
                 None,
                 env(ingest_env),
-            )?;
+            )?
+            .value;
         let ingest = lockstep_ingest_webhook::App::build(
             ingest_config,
             lockstep_ingest_webhook::Deps {
@@ -124,11 +127,12 @@ impl InboundLoop {
         let webhook_url = format!("http://{}/v1/webhooks/{integration}", ingest.local_addr());
         tokio::spawn(ingest.run(stop.clone()));
         let applier_config: lockstep_sync_applier::Config =
-            lockstep_platform::config::load_with_env(
+            lockstep_platform::config::load_shared_with_env(
                 lockstep_sync_applier::config::DEFAULTS,
                 None,
                 env(&[]),
-            )?;
+            )?
+            .value;
         let applier = lockstep_sync_applier::App::build(
             applier_config,
             lockstep_sync_applier::Deps {

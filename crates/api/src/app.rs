@@ -4,10 +4,10 @@
 use std::net::SocketAddr;
 
 use lockstep_bus::StreamSettings;
-use lockstep_platform::Shutdown;
-use lockstep_platform::health::{self, Readiness};
+use lockstep_platform::health::Readiness;
+use lockstep_platform::{Shell, Shutdown};
 use lockstep_service_kit::Authenticator;
-use lockstep_service_kit::server::{self, GrpcRoutes};
+use lockstep_service_kit::server::{self, GrpcRoutes, Serving};
 use lockstep_service_kit::vendor::VendorClients;
 use tokio::net::TcpListener;
 
@@ -21,11 +21,10 @@ pub type Deps = lockstep_service_kit::ServiceDeps;
 
 pub struct App {
     routes: GrpcRoutes,
+    serving: Serving,
     listener: TcpListener,
     local_addr: SocketAddr,
-    admin_listener: TcpListener,
-    admin_addr: SocketAddr,
-    readiness: Readiness,
+    shell: Shell,
 }
 
 impl App {
@@ -46,17 +45,16 @@ impl App {
             .add(crate::tokens::service(ctx.clone()))
             .add(crate::workbench::service(ctx.store.clone()))
             .add(crate::findings::service(ctx));
-        let readiness = Readiness::new();
+        let serving = Serving::from_config(&config.grpc)?;
         let (listener, local_addr) = server::bind(config.grpc.listen).await?;
-        let (admin_listener, admin_addr) = lockstep_platform::bind(config.admin.listen).await?;
-        tracing::info!(%local_addr, %admin_addr, "api ready");
+        let shell = Shell::bind("api", config.admin.listen, Readiness::new()).await?;
+        tracing::info!(%local_addr, admin_addr = %shell.admin_addr(), "api ready");
         Ok(Self {
             routes,
+            serving,
             listener,
             local_addr,
-            admin_listener,
-            admin_addr,
-            readiness,
+            shell,
         })
     }
 
@@ -67,22 +65,14 @@ impl App {
 
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     pub fn admin_addr(&self) -> SocketAddr {
-        self.admin_addr
+        self.shell.admin_addr()
     }
 
     /// Serves until `shutdown` fires, then reports NOT_SERVING and lets in-flight calls finish.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), Error> {
-        self.readiness.fail_on_shutdown(&shutdown);
-        let admin_stop = Shutdown::new();
-        let admin = tokio::spawn(lockstep_platform::serve(
-            self.admin_listener,
-            health::admin_router(self.readiness.clone())?,
-            admin_stop.clone(),
-        ));
-        let served = self.routes.serve(self.listener, shutdown).await;
-        admin_stop.trigger();
-        let _ = admin.await;
-        tracing::info!("api stopped");
-        Ok(served?)
+        let serve = self
+            .routes
+            .serve(self.listener, self.serving, shutdown.clone());
+        Ok(self.shell.run(&shutdown, serve).await?)
     }
 }

@@ -11,7 +11,7 @@ pub const DEFAULTS: &str = include_str!("defaults.toml");
 pub struct Config {
     #[serde(default)]
     pub mode: Mode,
-    #[serde(default)]
+    #[serde(default = "grpc_default")]
     pub grpc: GrpcConfig,
     #[serde(default)]
     pub admin: HttpConfig,
@@ -24,22 +24,11 @@ pub struct Config {
     pub vendor_http: VendorHttpConfig,
 }
 
-/// `[grpc]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GrpcConfig {
-    pub listen: std::net::SocketAddr,
-    /// Serve gRPC reflection (some security teams turn it off).
-    pub reflection: bool,
-}
+/// `[grpc]`: the shared gRPC server settings (listen, reflection, time limit, concurrency, TLS).
+pub use lockstep_service_kit::server::GrpcConfig;
 
-impl Default for GrpcConfig {
-    fn default() -> Self {
-        Self {
-            listen: ([0, 0, 0, 0], 50051).into(),
-            reflection: true,
-        }
-    }
+fn grpc_default() -> GrpcConfig {
+    GrpcConfig::on_port(50051)
 }
 
 impl lockstep_platform::ServiceConfig for Config {
@@ -59,7 +48,7 @@ mod tests {
             "postgres://x@y/z".to_owned(),
         )];
         let config: Config = lockstep_platform::config::load_with_env(DEFAULTS, None, env).unwrap();
-        assert_eq!(config.grpc, GrpcConfig::default());
+        assert_eq!(config.grpc, grpc_default());
         assert_eq!(config.admin.listen.port(), 9094);
         assert_eq!(config.vendor_http, VendorHttpConfig::default());
     }

@@ -9,6 +9,18 @@ pub enum BusError {
         "cannot connect to NATS at {url}: {source} (is nats-server running with -js? `make services-up` starts one)"
     )]
     Connect { url: String, source: Source },
+    #[error(
+        "NATS at {url} refused the connection's credentials: {source} (set nats.credentials_file to a .creds file, or nats.nkey_file, or user:password in nats.url, as the server requires)"
+    )]
+    Unauthorized { url: String, source: Source },
+    #[error("cannot read {key} ({}): {source}", path.display())]
+    Credentials {
+        key: &'static str,
+        path: std::path::PathBuf,
+        source: Source,
+    },
+    #[error("configuration: {0}")]
+    Config(String),
     #[error("subject prefix {0:?} is invalid: use letters, digits, '-' or '_' only")]
     InvalidPrefix(String),
     #[error("cannot create or update stream {stream}: {source}")]
@@ -39,6 +51,13 @@ impl BusError {
     /// True when retrying the same operation later may succeed (the server or network is at fault,
     /// not the message).
     pub fn is_transient(&self) -> bool {
-        !matches!(self, BusError::InvalidPrefix(_) | BusError::Decode { .. })
+        !matches!(
+            self,
+            BusError::InvalidPrefix(_)
+                | BusError::Decode { .. }
+                | BusError::Unauthorized { .. }
+                | BusError::Credentials { .. }
+                | BusError::Config(_)
+        )
     }
 }

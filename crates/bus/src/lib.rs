@@ -3,6 +3,7 @@
 //! acknowledgement. Exactly-once *effect* is the consumer's job (the store's inbox), not the bus's:
 //! JetStream delivers at least once.
 
+mod connect;
 mod consume;
 mod error;
 mod event;
@@ -19,6 +20,7 @@ pub use stream::StreamSettings;
 pub use subjects::Subjects;
 
 use async_nats::jetstream;
+use lockstep_platform::config::NatsConfig;
 
 /// A connection to JetStream scoped to one subject prefix (`lockstep` in production; a unique one per
 /// test so parallel tests never see each other's events).
@@ -30,16 +32,19 @@ pub struct Bus {
 }
 
 impl Bus {
-    /// Connects to `url` and scopes every subject and the stream name to `prefix`.
+    /// Connects as `[nats]` says: URL, credentials (`.creds` file or NKey seed file) and TLS,
+    /// scoping every subject and the stream name to `subject_prefix`.
+    pub async fn connect_with(config: &NatsConfig) -> Result<Self, BusError> {
+        let options = connect::options(config).await?;
+        let client = connect::connect(options, &config.url).await?;
+        Self::from_client(client, &config.subject_prefix)
+    }
+
+    /// Connects to `url` without credentials or TLS settings (tests and tools against a local
+    /// server) and scopes every subject and the stream name to `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, BusError> {
-        let client = async_nats::ConnectOptions::new()
-            .name("lockstep")
-            .connect(url)
-            .await
-            .map_err(|e| BusError::Connect {
-                url: url.to_owned(),
-                source: Box::new(e),
-            })?;
+        let url = lockstep_platform::config::NatsUrl::new(url);
+        let client = connect::connect(async_nats::ConnectOptions::new(), &url).await?;
         Self::from_client(client, prefix)
     }
 

@@ -11,7 +11,7 @@ use axum::routing::post;
 use lockstep_bus::{Bus, StreamSettings};
 use lockstep_crypto::Keyring;
 use lockstep_platform::health::{self, Readiness};
-use lockstep_platform::{Shutdown, bind};
+use lockstep_platform::{Shell, Shutdown, bind};
 use lockstep_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -35,12 +35,8 @@ impl Deps {
     /// Connects to PostgreSQL and NATS as configured and reads the master keys from the
     /// environment (`LOCKSTEP_MASTER_KEYS` or `LOCKSTEP_MASTER_KEYS_FILE`).
     pub async fn connect(config: &Config) -> Result<Self, IngestError> {
-        let store = Store::connect(
-            config.database.url.expose(),
-            config.database.max_connections.get(),
-        )
-        .await?;
-        let bus = Bus::connect(&config.nats.url, &config.nats.subject_prefix).await?;
+        let store = Store::connect_with(&config.database).await?;
+        let bus = Bus::connect_with(&config.nats).await?;
         Ok(Self {
             store,
             bus,
@@ -52,11 +48,8 @@ impl Deps {
 pub struct App {
     listener: TcpListener,
     local_addr: SocketAddr,
-    admin_listener: TcpListener,
-    admin_addr: SocketAddr,
     router: Router,
-    admin_router: Router,
-    readiness: Readiness,
+    shell: Shell,
     bus: Bus,
     limits: ServeLimits,
     verifier_runs: Arc<AtomicU64>,
@@ -91,19 +84,15 @@ impl App {
         let router = Router::new()
             .route("/v1/webhooks/{integration_id}", post(receive))
             .with_state(shared);
-        let admin_router = health::admin_router(readiness.clone())?;
         let (listener, local_addr) = bind(config.http.listen).await?;
-        let (admin_listener, admin_addr) = bind(config.admin.listen).await?;
+        let shell = Shell::bind("ingest-webhook", config.admin.listen, readiness).await?;
         crate::metrics::describe();
-        tracing::info!(%local_addr, %admin_addr, mode = ?config.mode, "ingest-webhook ready");
+        tracing::info!(%local_addr, admin_addr = %shell.admin_addr(), mode = ?config.mode, "ingest-webhook ready");
         Ok(Self {
             listener,
             local_addr,
-            admin_listener,
-            admin_addr,
             router,
-            admin_router,
-            readiness,
+            shell,
             bus: deps.bus,
             limits,
             verifier_runs,
@@ -125,28 +114,22 @@ impl App {
 
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     pub fn admin_addr(&self) -> SocketAddr {
-        self.admin_addr
+        self.shell.admin_addr()
     }
 
     /// Serves until `shutdown` fires, then stops accepting, reports not-ready, and lets the
     /// deliveries in flight finish their publish and get their answer for at most
     /// `shutdown_drain` before closing what is still open (see `serve`).
     pub async fn run(self, shutdown: Shutdown) -> Result<(), IngestError> {
-        self.readiness.fail_on_shutdown(&shutdown);
-        let admin_stop = Shutdown::new();
-        let admin = tokio::spawn(lockstep_platform::serve(
-            self.admin_listener,
-            self.admin_router,
-            admin_stop.clone(),
-        ));
-        crate::serve::serve(self.listener, self.router, self.limits, shutdown).await;
-        // Acks are in; flush anything else buffered before the connection goes away.
-        if let Err(err) = self.bus.client().flush().await {
-            tracing::warn!(error = %err, "flushing the NATS connection at shutdown failed");
-        }
-        admin_stop.trigger();
-        let _ = admin.await;
-        tracing::info!("ingest-webhook stopped");
+        let (listener, router, limits, bus) = (self.listener, self.router, self.limits, self.bus);
+        let work = async {
+            crate::serve::serve(listener, router, limits, shutdown.clone()).await;
+            // Acks are in; flush anything else buffered before the connection goes away.
+            if let Err(err) = bus.client().flush().await {
+                tracing::warn!(error = %err, "flushing the NATS connection at shutdown failed");
+            }
+        };
+        self.shell.run(&shutdown, work).await;
         Ok(())
     }
 }

@@ -5,18 +5,17 @@
 //! A service's `main` is [`run_service`]; inside, the pieces compose like this:
 //!
 //! ```no_run
-//! # use lockstep_platform::{config, telemetry, health, Shutdown, install_crypto_provider};
-//! # #[derive(serde::Deserialize)] struct Config { telemetry: config::TelemetryConfig, admin: config::HttpConfig }
+//! # use lockstep_platform::{config, health, Shell, install_crypto_provider, prepare_process};
+//! # #[derive(serde::Deserialize, serde::Serialize)] struct Config { telemetry: config::TelemetryConfig, admin: config::HttpConfig }
 //! # async fn run() -> Result<(), lockstep_platform::Error> {
 //! install_crypto_provider();
 //! let cfg: Config = config::load("# defaults.toml contents", None)?;
-//! let _telemetry = telemetry::init(&cfg.telemetry)?;
-//! let shutdown = Shutdown::on_signals()?;
-//! let readiness = health::Readiness::new();
-//! readiness.fail_on_shutdown(&shutdown);
-//! let (addr, admin) = lockstep_platform::spawn_server(
-//!     cfg.admin.listen, health::admin_router(readiness.clone())?, shutdown.clone()).await?;
-//! # let _ = (addr, admin); Ok(()) }
+//! let process = prepare_process(&cfg.telemetry, "my-service", "1.0.0")?;
+//! let shell = Shell::bind("my-service", cfg.admin.listen, health::Readiness::new()).await?;
+//! let shutdown = process.shutdown.clone();
+//! // The service's own serving and draining; /readyz turns 503 as soon as shutdown fires.
+//! shell.run(&shutdown, async { shutdown.cancelled().await }).await;
+//! # Ok(()) }
 //! ```
 
 pub mod config;
@@ -25,6 +24,7 @@ pub mod health;
 pub mod metrics;
 mod process;
 mod serve;
+mod shell;
 mod shutdown;
 pub mod telemetry;
 mod tls;
@@ -32,5 +32,6 @@ mod tls;
 pub use error::Error;
 pub use process::{BoxError, ServiceConfig, ServiceInfo, run_service};
 pub use serve::{bind, serve, spawn_server};
+pub use shell::{Process, Shell, prepare_process};
 pub use shutdown::Shutdown;
 pub use tls::install_crypto_provider;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde::de::DeserializeOwned;
 
 use crate::config::{self, TelemetryConfig};
-use crate::{Shutdown, install_crypto_provider, metrics, telemetry};
+use crate::{Shutdown, install_crypto_provider};
 
 /// Any error a service's start-up or run may end with.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -24,7 +24,7 @@ pub struct ServiceInfo {
 }
 
 /// What the shared `main` needs from a service's configuration.
-pub trait ServiceConfig: DeserializeOwned {
+pub trait ServiceConfig: DeserializeOwned + serde::Serialize {
     fn telemetry(&self) -> &TelemetryConfig;
 }
 
@@ -57,9 +57,13 @@ where
         .build()?;
     runtime.block_on(async move {
         let config: C = config::load(info.defaults, file.as_deref())?;
-        let _telemetry = telemetry::init(config.telemetry())?;
-        metrics::record_build_info(info.name, info.version);
-        let shutdown = Shutdown::on_signals()?;
-        start(config, shutdown).await.map_err(Into::into)
+        let process = crate::prepare_process(config.telemetry(), info.name, info.version)?;
+        let outcome = start(config, process.shutdown.clone())
+            .await
+            .map_err(Into::into);
+        if let Err(e) = &outcome {
+            tracing::error!(service = info.name, error = %e, "stopped with an error");
+        }
+        outcome
     })
 }

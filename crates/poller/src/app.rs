@@ -7,9 +7,9 @@ use std::sync::Arc;
 use lockstep_bus::{Bus, BusError, StreamSettings};
 use lockstep_connectors::HttpExecutor;
 use lockstep_crypto::Keyring;
-use lockstep_platform::health::{self, Readiness};
-use lockstep_platform::{Shutdown, bind};
-use lockstep_service_kit::server::{self, GrpcRoutes};
+use lockstep_platform::health::Readiness;
+use lockstep_platform::{Shell, Shutdown};
+use lockstep_service_kit::server::{self, GrpcRoutes, Serving};
 use lockstep_service_kit::vendor::VendorClients;
 use lockstep_store::{Store, StoreError};
 use tokio::net::TcpListener;
@@ -52,12 +52,8 @@ impl Deps {
     /// Connects to PostgreSQL and NATS as configured, reads the master keys from the environment
     /// (`LOCKSTEP_MASTER_KEYS` or `LOCKSTEP_MASTER_KEYS_FILE`) and builds the vendor HTTP executor.
     pub async fn connect(config: &Config) -> Result<Self, AppError> {
-        let store = Store::connect(
-            config.database.url.expose(),
-            config.database.max_connections.get(),
-        )
-        .await?;
-        let bus = Bus::connect(&config.nats.url, &config.nats.subject_prefix).await?;
+        let store = Store::connect_with(&config.database).await?;
+        let bus = Bus::connect_with(&config.nats).await?;
         let http = config.vendor_http.executor().map_err(AppError::Config)?;
         Ok(Self {
             store,
@@ -73,16 +69,17 @@ pub struct App {
     poller: Poller,
     grpc_listener: TcpListener,
     grpc_addr: SocketAddr,
-    admin_listener: TcpListener,
-    admin_addr: SocketAddr,
-    readiness: Readiness,
+    reflection: bool,
+    serving: Serving,
+    shell: Shell,
 }
 
 impl App {
     /// Binds both listeners and makes sure the stream exists. Nothing runs until [`App::run`].
     pub async fn build(config: Config, deps: Deps) -> Result<Self, AppError> {
         config.poller.validate().map_err(AppError::Config)?;
-        let readiness = Readiness::new();
+        let serving = Serving::from_config(&config.grpc).map_err(AppError::Config)?;
+        let reflection = config.grpc.reflection;
         deps.bus.ensure_stream(&StreamSettings::default()).await?;
         let owner = config.poller.replica_name();
         let clients = VendorClients::new(deps.keyring, deps.http);
@@ -94,16 +91,16 @@ impl App {
                     addr: config.grpc.listen,
                     source,
                 })?;
-        let (admin_listener, admin_addr) = bind(config.admin.listen).await?;
+        let shell = Shell::bind("poller", config.admin.listen, Readiness::new()).await?;
         metrics::describe();
-        tracing::info!(%grpc_addr, %admin_addr, owner = poller.owner(), "poller ready");
+        tracing::info!(%grpc_addr, admin_addr = %shell.admin_addr(), owner = poller.owner(), "poller ready");
         Ok(Self {
             poller,
             grpc_listener,
             grpc_addr,
-            admin_listener,
-            admin_addr,
-            readiness,
+            reflection,
+            serving,
+            shell,
         })
     }
 
@@ -114,7 +111,7 @@ impl App {
 
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
     pub fn admin_addr(&self) -> SocketAddr {
-        self.admin_addr
+        self.shell.admin_addr()
     }
 
     pub fn poller(&self) -> &Poller {
@@ -123,23 +120,16 @@ impl App {
 
     /// Polls and serves until `shutdown` fires; polls in flight finish and record their outcome.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), AppError> {
-        self.readiness.fail_on_shutdown(&shutdown);
-        let admin_stop = Shutdown::new();
-        let admin = tokio::spawn(lockstep_platform::serve(
-            self.admin_listener,
-            health::admin_router(self.readiness.clone())?,
-            admin_stop.clone(),
-        ));
-        let routes = GrpcRoutes::new(true)
+        let routes = GrpcRoutes::new(self.reflection)
             .map_err(|e| AppError::Grpc(e.to_string()))?
             .add(SyncApi::new(self.poller.clone()).server());
-        let grpc = tokio::spawn(routes.serve(self.grpc_listener, shutdown.clone()));
-        self.poller.run(shutdown).await;
-        let served = grpc.await;
-        admin_stop.trigger();
-        let _ = admin.await;
-        tracing::info!("poller stopped");
-        match served {
+        let (poller, listener, serving) = (self.poller, self.grpc_listener, self.serving);
+        let work = async {
+            let grpc = tokio::spawn(routes.serve(listener, serving, shutdown.clone()));
+            poller.run(shutdown.clone()).await;
+            grpc.await
+        };
+        match self.shell.run(&shutdown, work).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(AppError::Grpc(e.to_string())),
             Err(e) => Err(AppError::Grpc(e.to_string())),

@@ -12,10 +12,17 @@ use serde::{Deserialize, Serialize};
 /// The embedded, commented defaults.
 pub const DEFAULTS: &str = include_str!("defaults.toml");
 
+/// `[grpc]`: the shared gRPC server settings (listen, reflection, time limit, concurrency, TLS).
+pub use lockstep_service_kit::server::GrpcConfig;
+
+fn grpc_default() -> GrpcConfig {
+    GrpcConfig::on_port(50053)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
-    #[serde(default)]
-    pub grpc: HttpConfig,
+    #[serde(default = "grpc_default")]
+    pub grpc: GrpcConfig,
     #[serde(default)]
     pub admin: HttpConfig,
     #[serde(default)]

@@ -22,8 +22,8 @@ impl ServiceDeps {
         database: &DatabaseConfig,
         nats: &NatsConfig,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let store = Store::connect(database.url.expose(), database.max_connections.get()).await?;
-        let bus = Bus::connect(&nats.url, &nats.subject_prefix).await?;
+        let store = Store::connect_with(database).await?;
+        let bus = Bus::connect_with(nats).await?;
         Ok(Self {
             store,
             bus,

@@ -51,9 +51,10 @@ mod workbench;
 
 use std::time::Duration;
 
+use lockstep_platform::config::{DatabaseConfig, SslMode};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 
 pub use activity::{Activity, ActivityRecord, NewActivity};
 pub use apply_batch::{
@@ -82,6 +83,17 @@ pub use workbench::{MAX_SEARCH_CHARS, Workbench, WorkbenchFilter, WorkbenchRow, 
 /// The schema migrations, embedded at build time (`build.rs` rebuilds when the folder changes).
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
 
+fn ssl_mode(mode: SslMode) -> PgSslMode {
+    match mode {
+        SslMode::Disable => PgSslMode::Disable,
+        SslMode::Allow => PgSslMode::Allow,
+        SslMode::Prefer => PgSslMode::Prefer,
+        SslMode::Require => PgSslMode::Require,
+        SslMode::VerifyCa => PgSslMode::VerifyCa,
+        SslMode::VerifyFull => PgSslMode::VerifyFull,
+    }
+}
+
 /// A handle on the database; cheap to clone (it shares one connection pool).
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -89,8 +101,32 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects a pool of at most `max_connections` connections. Waiting for a free connection
-    /// fails after 10 seconds rather than hanging a request forever.
+    /// Connects a pool as `[database]` says: size, how long a request may wait for a pooled
+    /// connection (`acquire_timeout`) and TLS (`ssl_mode` and certificate files over the URL's).
+    pub async fn connect_with(config: &DatabaseConfig) -> StoreResult<Self> {
+        let mut options: PgConnectOptions = config.url.expose().parse()?;
+        if let Some(mode) = config.ssl_mode {
+            options = options.ssl_mode(ssl_mode(mode));
+        }
+        if let Some(path) = &config.ssl_root_cert {
+            options = options.ssl_root_cert(path);
+        }
+        if let Some(path) = &config.ssl_client_cert {
+            options = options.ssl_client_cert(path);
+        }
+        if let Some(path) = &config.ssl_client_key {
+            options = options.ssl_client_key(path);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections.get())
+            .acquire_timeout(config.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Store { pool })
+    }
+
+    /// Connects a pool of at most `max_connections` connections with the URL alone (tools and
+    /// tests). Waiting for a free connection fails after 10 seconds rather than hanging forever.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))

@@ -3,10 +3,9 @@
 use std::net::SocketAddr;
 
 use lockstep_bus::{Bus, ConsumerSettings, StreamSettings};
-use lockstep_platform::health::{self, Readiness};
-use lockstep_platform::{Shutdown, bind};
+use lockstep_platform::health::Readiness;
+use lockstep_platform::{Shell, Shutdown};
 use lockstep_store::Store;
-use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::error::ApplierError;
@@ -21,22 +20,15 @@ pub struct Deps {
 
 impl Deps {
     pub async fn connect(config: &Config) -> Result<Self, ApplierError> {
-        let store = Store::connect(
-            config.database.url.expose(),
-            config.database.max_connections.get(),
-        )
-        .await?;
-        let bus = Bus::connect(&config.nats.url, &config.nats.subject_prefix).await?;
+        let store = Store::connect_with(&config.database).await?;
+        let bus = Bus::connect_with(&config.nats).await?;
         Ok(Self { store, bus })
     }
 }
 
 pub struct App {
     workers: Vec<Worker>,
-    admin_listener: TcpListener,
-    admin_addr: SocketAddr,
-    admin_router: axum::Router,
-    readiness: Readiness,
+    shell: Shell,
 }
 
 impl App {
@@ -69,50 +61,37 @@ impl App {
             });
         }
         ready.set_ready(true);
-        let admin_router = health::admin_router(readiness.clone())?;
-        let (admin_listener, admin_addr) = bind(config.admin.listen).await?;
+        let shell = Shell::bind("sync-applier", config.admin.listen, readiness).await?;
         crate::metrics::describe();
-        tracing::info!(%admin_addr, consumer = %settings.consumer, workers = workers.len(), "sync-applier ready");
-        Ok(Self {
-            workers,
-            admin_listener,
-            admin_addr,
-            admin_router,
-            readiness,
-        })
+        tracing::info!(admin_addr = %shell.admin_addr(), consumer = %settings.consumer, workers = workers.len(), "sync-applier ready");
+        Ok(Self { workers, shell })
     }
 
     pub fn admin_addr(&self) -> SocketAddr {
-        self.admin_addr
+        self.shell.admin_addr()
     }
 
     /// Applies events until `shutdown` fires; then every worker finishes (commits, publishes and
     /// acks) the batch in hand and stops fetching. Unfetched events stay on the stream.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), ApplierError> {
-        self.readiness.fail_on_shutdown(&shutdown);
-        let admin_stop = Shutdown::new();
-        let admin = tokio::spawn(lockstep_platform::serve(
-            self.admin_listener,
-            self.admin_router,
-            admin_stop.clone(),
-        ));
-        let mut tasks = Vec::new();
-        let mut bus = None;
-        for worker in self.workers {
-            bus.get_or_insert_with(|| worker.bus.clone());
-            tasks.push(tokio::spawn(worker.run(shutdown.clone())));
-        }
-        for task in tasks {
-            if let Err(err) = task.await {
-                tracing::error!(error = %err, "an applier worker panicked");
+        let workers = self.workers;
+        let work = async {
+            let mut tasks = Vec::new();
+            let mut bus = None;
+            for worker in workers {
+                bus.get_or_insert_with(|| worker.bus.clone());
+                tasks.push(tokio::spawn(worker.run(shutdown.clone())));
             }
-        }
-        if let Some(bus) = bus {
-            let _ = bus.client().flush().await;
-        }
-        admin_stop.trigger();
-        let _ = admin.await;
-        tracing::info!("sync-applier stopped");
+            for task in tasks {
+                if let Err(err) = task.await {
+                    tracing::error!(error = %err, "an applier worker panicked");
+                }
+            }
+            if let Some(bus) = bus {
+                let _ = bus.client().flush().await;
+            }
+        };
+        self.shell.run(&shutdown, work).await;
         Ok(())
     }
 }

@@ -12,6 +12,7 @@
 //! `make test` writes when it starts private instances (see [`mod@env`]).
 
 pub mod env;
+pub mod nats_auth;
 pub mod nats_server;
 
 mod cpu_times;

@@ -10,6 +10,8 @@ pub struct NatsServer {
     child: Option<Child>,
     pub port: u16,
     dir: PathBuf,
+    /// Removed with the server (certificates it was started with).
+    extra_dirs: Vec<PathBuf>,
 }
 
 /// The pinned nats-server binary. The version is read from `scripts/services.sh`, the one place it
@@ -29,6 +31,45 @@ pub fn binary() -> PathBuf {
 impl NatsServer {
     /// Starts a server; `sync_always` sets `sync_interval: always` (fsync before every ack).
     pub async fn start(sync_always: bool) -> Self {
+        Self::start_with(sync_always, "").await
+    }
+
+    /// Starts a server in operator mode (decentralized JWT auth) that admits only the user of
+    /// the returned [`crate::nats_auth::Credentials`]; a client without them is refused.
+    pub async fn start_requiring_credentials() -> (Self, crate::nats_auth::Credentials) {
+        let auth = crate::nats_auth::Credentials::generate();
+        let server = Self::start_with(false, &auth.server_config()).await;
+        (server, auth)
+    }
+
+    /// Starts a server that speaks only TLS, with a certificate for 127.0.0.1 and `localhost`
+    /// that no system root trusts; returns the server and the path of its certificate (PEM), the
+    /// one a client must trust. The files live in the server's directory.
+    pub async fn start_with_tls() -> (Self, PathBuf) {
+        let key = rcgen::KeyPair::generate().expect("generate a key");
+        let cert =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+                .and_then(|params| params.self_signed(&key))
+                .expect("self-sign a certificate");
+        let files = std::env::temp_dir().join(format!(
+            "lockstep-nats-tls-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&files).unwrap();
+        let (cert_path, key_path) = (files.join("server.pem"), files.join("server.key"));
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        let tls = format!(
+            "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n}}\n",
+            cert_path.display(),
+            key_path.display()
+        );
+        let mut server = Self::start_with(false, &tls).await;
+        server.extra_dirs.push(files);
+        (server, cert_path)
+    }
+
+    async fn start_with(sync_always: bool, extra_config: &str) -> Self {
         let (listener, addr) = crate::free_std_listener();
         drop(listener);
         let dir =
@@ -42,7 +83,7 @@ impl NatsServer {
         std::fs::write(
             dir.join("nats.conf"),
             format!(
-                "listen: 127.0.0.1:{}\njetstream {{\n  store_dir: \"{}\"\n  {sync}\n}}\n",
+                "listen: 127.0.0.1:{}\njetstream {{\n  store_dir: \"{}\"\n  {sync}\n}}\n{extra_config}\n",
                 addr.port(),
                 dir.join("js").display()
             ),
@@ -52,6 +93,7 @@ impl NatsServer {
             child: None,
             port: addr.port(),
             dir,
+            extra_dirs: Vec::new(),
         };
         server.spawn().await;
         server
@@ -120,5 +162,8 @@ impl Drop for NatsServer {
         self.thaw();
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
+        for dir in &self.extra_dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }

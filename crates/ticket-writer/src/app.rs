@@ -4,10 +4,10 @@
 use std::net::SocketAddr;
 
 use lockstep_bus::StreamSettings;
-use lockstep_platform::Shutdown;
-use lockstep_platform::health::{self, Readiness};
+use lockstep_platform::health::Readiness;
+use lockstep_platform::{Shell, Shutdown};
 use lockstep_service_kit::Authenticator;
-use lockstep_service_kit::server::{self, GrpcRoutes};
+use lockstep_service_kit::server::{self, GrpcRoutes, Serving};
 use lockstep_service_kit::vendor::VendorClients;
 use tokio::net::TcpListener;
 
@@ -23,11 +23,10 @@ pub type Deps = lockstep_service_kit::ServiceDeps;
 pub struct App {
     routes: GrpcRoutes,
     pusher: Option<Pusher>,
+    serving: Serving,
     listener: TcpListener,
     local_addr: SocketAddr,
-    admin_listener: TcpListener,
-    admin_addr: SocketAddr,
-    readiness: Readiness,
+    shell: Shell,
 }
 
 impl App {
@@ -50,22 +49,22 @@ impl App {
             Authenticator::new(deps.store),
             writer,
         ));
+        let serving = Serving::from_config(&config.grpc)?;
         let (listener, local_addr) = server::bind(config.grpc.listen).await?;
-        let (admin_listener, admin_addr) = lockstep_platform::bind(config.admin.listen).await?;
+        let shell = Shell::bind("ticket-writer", config.admin.listen, Readiness::new()).await?;
         metrics::describe_histogram!(
             crate::writer::FINDING_TO_TICKET_SECONDS,
             metrics::Unit::Seconds,
             "Time from a finding's creation to its ticket's creation"
         );
-        tracing::info!(%local_addr, %admin_addr, "ticket-writer ready");
+        tracing::info!(%local_addr, admin_addr = %shell.admin_addr(), "ticket-writer ready");
         Ok(Self {
             routes,
             pusher,
+            serving,
             listener,
             local_addr,
-            admin_listener,
-            admin_addr,
-            readiness: Readiness::new(),
+            shell,
         })
     }
 
@@ -74,28 +73,23 @@ impl App {
     }
 
     pub fn admin_addr(&self) -> SocketAddr {
-        self.admin_addr
+        self.shell.admin_addr()
     }
 
     /// Serves and pushes until `shutdown` fires; in-flight calls finish first.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), Error> {
-        self.readiness.fail_on_shutdown(&shutdown);
-        let admin_stop = Shutdown::new();
-        let admin = tokio::spawn(lockstep_platform::serve(
-            self.admin_listener,
-            health::admin_router(self.readiness.clone())?,
-            admin_stop.clone(),
-        ));
-        let push = self.pusher.map(|p| tokio::spawn(p.run(shutdown.clone())));
-        let served = self.routes.serve(self.listener, shutdown).await;
-        if let Some(push) = push
-            && let Ok(Err(e)) = push.await
-        {
-            tracing::warn!(error = %e, "the outbound status push stopped with an error");
-        }
-        admin_stop.trigger();
-        let _ = admin.await;
-        tracing::info!("ticket-writer stopped");
-        Ok(served?)
+        let (routes, listener, serving, pusher) =
+            (self.routes, self.listener, self.serving, self.pusher);
+        let work = async {
+            let push = pusher.map(|p| tokio::spawn(p.run(shutdown.clone())));
+            let served = routes.serve(listener, serving, shutdown.clone()).await;
+            if let Some(push) = push
+                && let Ok(Err(e)) = push.await
+            {
+                tracing::warn!(error = %e, "the outbound status push stopped with an error");
+            }
+            served
+        };
+        Ok(self.shell.run(&shutdown, work).await?)
     }
 }

@@ -11,11 +11,18 @@ use serde::{Deserialize, Serialize};
 
 pub const DEFAULTS: &str = include_str!("defaults.toml");
 
+/// `[grpc]`: the shared gRPC server settings (listen, reflection, time limit, concurrency, TLS).
+pub use lockstep_service_kit::server::GrpcConfig;
+
+fn grpc_default() -> GrpcConfig {
+    GrpcConfig::on_port(50052)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
     #[serde(default)]
     pub mode: Mode,
-    #[serde(default)]
+    #[serde(default = "grpc_default")]
     pub grpc: GrpcConfig,
     #[serde(default)]
     pub admin: HttpConfig,
@@ -28,22 +35,6 @@ pub struct Config {
     pub vendor_http: VendorHttpConfig,
     #[serde(default)]
     pub writer: WriterSettings,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GrpcConfig {
-    pub listen: std::net::SocketAddr,
-    pub reflection: bool,
-}
-
-impl Default for GrpcConfig {
-    fn default() -> Self {
-        Self {
-            listen: ([0, 0, 0, 0], 50052).into(),
-            reflection: true,
-        }
-    }
 }
 
 /// `[writer]`.
@@ -88,7 +79,7 @@ mod tests {
             "postgres://x@y/z".to_owned(),
         )];
         let config: Config = lockstep_platform::config::load_with_env(DEFAULTS, None, env).unwrap();
-        assert_eq!(config.grpc, GrpcConfig::default());
+        assert_eq!(config.grpc, grpc_default());
         assert_eq!(config.writer, WriterSettings::default());
         assert_eq!(config.admin.listen.port(), 9095);
     }

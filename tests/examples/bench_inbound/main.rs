@@ -164,6 +164,8 @@ async fn setup(links: usize) -> anyhow::Result<Setup> {
     })
 }
 
+/// One environment for both services; each loads it with `load_shared_with_env` and ignores the
+/// other's keys.
 fn env(db: &TestDb, prefix: &str, nats: &str) -> Vec<(String, String)> {
     [
         ("LOCKSTEP_DATABASE__URL", db.url()),
@@ -229,11 +231,12 @@ async fn run(always: bool) -> anyhow::Result<()> {
     // 1b. Signed webhooks through ingest-webhook.
     let bus = Bus::connect(&server.url(), "lockstep").await?;
     let stop = Shutdown::new();
-    let ingest_config = lockstep_platform::config::load_with_env(
+    let ingest_config = lockstep_platform::config::load_shared_with_env(
         lockstep_ingest_webhook::config::DEFAULTS,
         None,
         env(&s.db, "lockstep", &server.url()),
-    )?;
+    )?
+    .value;
     let ingest = lockstep_ingest_webhook::App::build(
         ingest_config,
         lockstep_ingest_webhook::Deps {
@@ -321,11 +324,13 @@ async fn run(always: bool) -> anyhow::Result<()> {
     let pull_rate = n as f64 / started.elapsed().as_secs_f64();
 
     // 2b. The applier over the n webhook events ingest-webhook stored.
-    let applier_config: lockstep_sync_applier::Config = lockstep_platform::config::load_with_env(
-        lockstep_sync_applier::config::DEFAULTS,
-        None,
-        env(&s.db, "lockstep", &server.url()),
-    )?;
+    let applier_config: lockstep_sync_applier::Config =
+        lockstep_platform::config::load_shared_with_env(
+            lockstep_sync_applier::config::DEFAULTS,
+            None,
+            env(&s.db, "lockstep", &server.url()),
+        )?
+        .value;
     let applier_settings = applier_config.applier.clone();
     // Commits are counted from the changes the applier publishes after each commit: polling
     // `count(*)` on the inbox would itself take PostgreSQL time from the applier being measured.

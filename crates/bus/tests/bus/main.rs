@@ -1,5 +1,6 @@
 //! The bus against a real nats-server (the project's pinned version), one private prefix per test.
 
+mod connect;
 mod consume;
 mod publish;
 

@@ -6,6 +6,7 @@ mod import;
 mod support;
 mod terminal;
 mod tokens;
+mod up;
 
 use lockstep_bus::Bus;
 use lockstep_itsm_sim::{SimConfig, SimServer};

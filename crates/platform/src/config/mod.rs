@@ -12,17 +12,21 @@
 
 mod duration;
 mod sections;
+mod unknown;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Format, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use duration::serde_duration;
 pub use sections::{
-    ConfigSecret, DatabaseConfig, HttpConfig, LogFormat, Mode, NatsConfig, TelemetryConfig,
+    ConfigSecret, DatabaseConfig, HttpConfig, LogFormat, Mode, NatsConfig, NatsTlsConfig, NatsUrl,
+    SslMode, TelemetryConfig,
 };
 
 use crate::Error;
@@ -44,8 +48,17 @@ const ENV_NAME: &str = "environment";
 /// Loads a service's configuration from the process environment.
 ///
 /// `defaults` is the service's embedded `defaults.toml`; `file` is the `--config` argument,
-/// falling back to `LOCKSTEP_CONFIG`. A file that is named but missing is an error.
-pub fn load<T: DeserializeOwned>(defaults: &str, file: Option<&Path>) -> Result<T, Error> {
+/// falling back to `LOCKSTEP_CONFIG`. A file that is named but missing is an error, and so is a
+/// key that no field reads (a mistyped key would otherwise leave its default in force silently).
+///
+/// Which `LOCKSTEP_` variables are configuration: every nested one (`LOCKSTEP_DATABASE__URL`),
+/// and a single-level one only when the defaults have that top-level key (`LOCKSTEP_MODE`).
+/// Others (`LOCKSTEP_TOKEN`, `LOCKSTEP_API_URL` of the CLI) belong to other programs sharing the
+/// environment and are left alone.
+pub fn load<T: DeserializeOwned + Serialize>(
+    defaults: &str,
+    file: Option<&Path>,
+) -> Result<T, Error> {
     let env = std::env::vars_os().map(|(k, v)| {
         (
             k.to_string_lossy().into_owned(),
@@ -57,14 +70,64 @@ pub fn load<T: DeserializeOwned>(defaults: &str, file: Option<&Path>) -> Result<
 
 /// [`load`] with the environment given explicitly, so tests can run in parallel without
 /// touching the process environment.
-pub fn load_with_env<T: DeserializeOwned>(
+pub fn load_with_env<T: DeserializeOwned + Serialize>(
     defaults: &str,
     file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<T, Error> {
-    layers(defaults, file, env)?
-        .extract_lossy()
-        .map_err(config_error)
+    let shared = load_shared_with_env(defaults, file, env)?;
+    if shared.unknown.is_empty() {
+        Ok(shared.value)
+    } else {
+        Err(Error::Config {
+            problems: shared.unknown.into_iter().map(|u| u.message).collect(),
+        })
+    }
+}
+
+/// A configuration loaded from layers that other services share (`lockstep up` gives one
+/// environment to five services), with the keys this service does not read. Such a key is an
+/// error only when no service reads it, which only the caller can tell.
+#[derive(Debug)]
+pub struct Shared<T> {
+    pub value: T,
+    pub unknown: Vec<UnknownKey>,
+}
+
+/// A supplied key that no field of the loaded configuration reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKey {
+    /// Dotted path, e.g. `database.max_conections`.
+    pub path: String,
+    /// What to tell the operator: the key, where it came from, what to do.
+    pub message: String,
+}
+
+/// [`load_with_env`] that returns unknown keys instead of refusing them.
+pub fn load_shared_with_env<T: DeserializeOwned + Serialize>(
+    defaults: &str,
+    file: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Shared<T>, Error> {
+    let figment = layers(defaults, file, env)?;
+    let value: T = figment.extract_lossy().map_err(config_error)?;
+    let unknown = unknown::unknown_keys(&figment, &value)?
+        .into_iter()
+        .map(|path| {
+            let parts: Vec<&str> = path.split('.').collect();
+            let table = matches!(figment.find_value(&path), Ok(Value::Dict(..)));
+            let from = figment
+                .find_metadata(&path)
+                .and_then(|md| origin(md, &parts, table));
+            let message = format!(
+                "config key `{path}`: unknown key{}; remove it or correct the spelling",
+                from.map(|o| format!(" (value from {o})"))
+                    .unwrap_or_default()
+            );
+            UnknownKey { path, message }
+        })
+        .collect();
+    Ok(Shared { value, unknown })
 }
 
 /// The merged layers without extracting a type, for commands such as `config print` that want
@@ -74,7 +137,7 @@ pub fn layers(
     file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Figment, Error> {
-    let env = EnvLayer::new(env);
+    let env = EnvLayer::new(env, &top_level_keys(defaults));
     let file = file
         .map(Path::to_path_buf)
         .or_else(|| env.config_file.clone());
@@ -86,6 +149,17 @@ pub fn layers(
         figment = figment.merge(Toml::file_exact(path));
     }
     Ok(figment.merge(env))
+}
+
+/// The top-level keys of a TOML document (a service's defaults): its sections and top-level
+/// values.
+pub fn top_level_keys(defaults: &str) -> BTreeSet<String> {
+    Toml::string(defaults)
+        .data()
+        .ok()
+        .and_then(|mut data| data.remove(&Profile::Default))
+        .map(|dict| dict.into_keys().collect())
+        .unwrap_or_default()
 }
 
 /// The environment variable that sets a key path such as `["database", "max_connections"]`.
@@ -118,7 +192,9 @@ struct EnvLayer {
 }
 
 impl EnvLayer {
-    fn new(vars: impl IntoIterator<Item = (String, String)>) -> Self {
+    /// `known_top`: the defaults' top-level keys, which decide whether a single-level variable
+    /// is configuration (see [`load`]).
+    fn new(vars: impl IntoIterator<Item = (String, String)>, known_top: &BTreeSet<String>) -> Self {
         let mut entries = Vec::new();
         let mut config_file = None;
         for (name, value) in vars {
@@ -138,6 +214,9 @@ impl EnvLayer {
             }
             let parts: Vec<&str> = key.split(ENV_SEPARATOR).collect();
             if parts.iter().any(|p| p.is_empty() || p.contains('.')) {
+                continue;
+            }
+            if parts.len() == 1 && !known_top.contains(parts[0]) {
                 continue;
             }
             entries.push((parts.join("."), value));
@@ -191,6 +270,21 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
+/// Where a value came from, for messages: the file, the variable, or the defaults. `prefix`:
+/// the key holds a table, so name the variables that start with its name.
+fn origin(md: &Metadata, path: &[impl AsRef<str>], prefix: bool) -> Option<String> {
+    match (&md.source, md.name.as_ref()) {
+        (Some(figment::Source::File(file)), _) => Some(format!("config file {}", file.display())),
+        (_, ENV_NAME) if prefix => Some(format!(
+            "environment variable(s) starting with {}",
+            env_var_for(path)
+        )),
+        (_, ENV_NAME) => Some(format!("environment variable {}", env_var_for(path))),
+        (_, DEFAULTS_NAME) => Some(DEFAULTS_NAME.to_owned()),
+        _ => None,
+    }
+}
+
 /// Turns figment's errors into one message per bad key.
 fn config_error(error: figment::Error) -> Error {
     Error::Config {
@@ -232,17 +326,8 @@ fn describe(error: figment::Error) -> String {
     } else {
         error.metadata.as_ref()
     };
-    let origin = metadata.and_then(|md| match (&md.source, md.name.as_ref()) {
-        (Some(figment::Source::File(file)), _) => Some(format!("config file {}", file.display())),
-        (_, ENV_NAME) if unknown => Some(format!(
-            "environment variable(s) starting with {}",
-            env_var_for(&path)
-        )),
-        (_, ENV_NAME) => Some(format!("environment variable {}", env_var_for(&path))),
-        (_, DEFAULTS_NAME) => Some(DEFAULTS_NAME.to_owned()),
-        _ => None,
-    });
-    let origin = origin
+    let origin = metadata
+        .and_then(|md| origin(md, &path, unknown))
         .map(|o| format!(" (value from {o})"))
         .unwrap_or_default();
     let hint = if unknown {

@@ -10,6 +10,7 @@ const DEFAULTS: &str = r#"
 # Run mode: production | development
 mode = "production"
 tables = ["incident"]
+verify_signatures = false
 
 [telemetry]
 format = "json"
@@ -25,7 +26,7 @@ max_connections = 10
 acquire_timeout = "5s"
 "#;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct ServiceConfig {
     mode: Mode,
@@ -243,7 +244,7 @@ fn reserved_empty_and_numeric_values() {
         cfg.nats.credentials_file, None,
         "empty variables count as unset"
     );
-    assert_eq!(cfg.nats.url, "nats://lower-case-prefix:4222");
+    assert_eq!(cfg.nats.url.expose(), "nats://lower-case-prefix:4222");
 }
 
 #[test]
@@ -269,4 +270,119 @@ fn env_var_names_follow_the_nesting_convention() {
         "LOCKSTEP_DATABASE__MAX_CONNECTIONS"
     );
     assert_eq!(env_var_for(&["mode"]), "LOCKSTEP_MODE");
+}
+
+/// The same struct without `deny_unknown_fields`: what the services' configs look like.
+#[derive(Debug, Deserialize, serde::Serialize)]
+struct LenientConfig {
+    mode: Mode,
+    tables: Vec<String>,
+    telemetry: TelemetryConfig,
+    http: HttpConfig,
+    database: DatabaseConfig,
+    #[serde(default)]
+    nats: NatsConfig,
+    #[serde(default)]
+    verify_signatures: bool,
+}
+
+#[test]
+fn a_mistyped_key_is_refused_naming_it_and_where_it_came_from() {
+    let file = toml_file("[database]\nurl = \"postgres://x\"\nmax_conections = 3\n");
+    let err = load_with_env::<LenientConfig>(
+        DEFAULTS,
+        Some(file.path()),
+        env(&[
+            ("LOCKSTEP_NATS__SUBJECT_PERFIX", "p"),
+            ("LOCKSTEP_TELEMETRI__FORMAT", "pretty"),
+        ]),
+    )
+    .unwrap_err();
+    let problems = problems(err);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        problems.iter().any(
+            |p| p.starts_with("config key `database.max_conections`: unknown key")
+                && p.contains("config file")
+        ),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("`nats.subject_perfix`")
+            && p.contains("environment variable LOCKSTEP_NATS__SUBJECT_PERFIX")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("`telemetri`") && p.contains("starting with LOCKSTEP_TELEMETRI")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn single_level_variables_of_other_programs_are_not_configuration() {
+    let cfg: LenientConfig = load_with_env(
+        DEFAULTS,
+        None,
+        env(&[
+            ("LOCKSTEP_DATABASE__URL", "x"),
+            ("LOCKSTEP_TOKEN", "lst_abc"),
+            ("LOCKSTEP_API_URL", "http://127.0.0.1:50051"),
+            ("LOCKSTEP_MODE", "development"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(cfg.mode, Mode::Development, "a known top-level key is read");
+}
+
+#[test]
+fn shared_loading_reports_unknown_keys_instead_of_refusing() {
+    let shared = load_shared_with_env::<LenientConfig>(
+        DEFAULTS,
+        None,
+        env(&[
+            ("LOCKSTEP_DATABASE__URL", "x"),
+            ("LOCKSTEP_WRITER__PUSH_ENABLED", "false"),
+        ]),
+    )
+    .unwrap();
+    let paths: Vec<&str> = shared.unknown.iter().map(|u| u.path.as_str()).collect();
+    assert_eq!(paths, ["writer"]);
+}
+
+#[test]
+fn nats_credentials_in_the_url_never_print() {
+    let cfg = load_env(&[
+        ("LOCKSTEP_DATABASE__URL", "x"),
+        (
+            "LOCKSTEP_NATS__URL",
+            "nats://svc:hunter2@nats-1:4222,tls://s3cr3ttoken@nats-2:4222",
+        ),
+    ])
+    .unwrap();
+    let url = &cfg.nats.url;
+    assert_eq!(
+        url.masked(),
+        "nats://svc:***@nats-1:4222,tls://***@nats-2:4222"
+    );
+    for shown in [
+        url.to_string(),
+        format!("{url:?}"),
+        format!("{cfg:?}"),
+        serde_json::to_string(&cfg.nats).unwrap(),
+    ] {
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cr3ttoken"),
+            "{shown}"
+        );
+    }
+    assert!(
+        url.expose().contains("hunter2"),
+        "the connection still gets it"
+    );
+    assert_eq!(
+        NatsUrl::new("nats://127.0.0.1:4222").masked(),
+        "nats://127.0.0.1:4222"
+    );
 }

@@ -3,6 +3,7 @@
 
 mod activity;
 mod apply_batch;
+mod connect;
 mod finding_lists;
 mod findings;
 mod helpers;

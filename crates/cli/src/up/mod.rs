@@ -1,13 +1,19 @@
 //! `lockstep up`: every service in one process, for development and demos. Each service reads
-//! its configuration exactly as its own binary does (built-in defaults, then `LOCKSTEP_*`
-//! variables), so `LOCKSTEP_DATABASE__URL`, `LOCKSTEP_NATS__URL` and `LOCKSTEP_MASTER_KEYS` set
-//! once configure them all. Default ports: api 50051, ticket-writer 50052, poller 50053,
-//! ingest-webhook 8080; admin endpoints 9090-9095.
+//! its configuration as its own binary does (built-in defaults, then `LOCKSTEP_*` variables), so
+//! `LOCKSTEP_DATABASE__URL`, `LOCKSTEP_NATS__URL` and `LOCKSTEP_MASTER_KEYS` set once configure
+//! them all; where each listens comes from `[up]` (loopback by default: api 50051, ticket-writer
+//! 50052, poller 50053, ingest-webhook 8080; admin endpoints 9090-9095). Logs go to stdout in the
+//! services' format (`[telemetry]`, `RUST_LOG`).
+
+mod config;
+
+use std::num::NonZeroU32;
 
 use clap::Args;
-use lockstep_platform::{Shutdown, config};
+use lockstep_platform::{Shutdown, prepare_process};
 use tokio::task::JoinSet;
 
+use self::config::{BoxError, Loaded};
 use crate::{Failure, Result};
 
 #[derive(Args, Debug)]
@@ -29,8 +35,6 @@ pub struct UpArgs {
     only: Vec<String>,
 }
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
 fn env(args: &UpArgs) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = std::env::vars().collect();
     if let Some(url) = &args.database_url {
@@ -46,29 +50,25 @@ fn env(args: &UpArgs) -> Vec<(String, String)> {
     env
 }
 
-fn load<T: serde::de::DeserializeOwned>(
-    defaults: &str,
-    env: &[(String, String)],
-) -> std::result::Result<T, BoxError> {
-    Ok(config::load_with_env(defaults, None, env.iter().cloned())?)
-}
+type Tasks = JoinSet<(&'static str, std::result::Result<(), BoxError>)>;
 
 async fn start(
     args: &UpArgs,
+    loaded: Loaded,
     shutdown: &Shutdown,
-    tasks: &mut JoinSet<(&'static str, std::result::Result<(), BoxError>)>,
+    tasks: &mut Tasks,
 ) -> std::result::Result<(), BoxError> {
-    let env = env(args);
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     if args.migrate {
-        let c: lockstep_api::Config = load(lockstep_api::config::DEFAULTS, &env)?;
-        lockstep_store::Store::connect(c.database.url.expose(), 2)
+        let mut database = loaded.api.database.clone();
+        database.max_connections = std::num::NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN);
+        lockstep_store::Store::connect_with(&database)
             .await?
             .migrate()
             .await?;
     }
     if wanted("api") {
-        let c: lockstep_api::Config = load(lockstep_api::config::DEFAULTS, &env)?;
+        let c = loaded.api;
         let app = lockstep_api::App::build(
             c.clone(),
             lockstep_api::Deps::connect(&c.database, &c.nats).await?,
@@ -83,8 +83,7 @@ async fn start(
         tasks.spawn(async move { ("api", app.run(s).await) });
     }
     if wanted("ticket-writer") {
-        let c: lockstep_ticket_writer::Config =
-            load(lockstep_ticket_writer::config::DEFAULTS, &env)?;
+        let c = loaded.ticket_writer;
         let app = lockstep_ticket_writer::App::build(
             c.clone(),
             lockstep_ticket_writer::Deps::connect(&c.database, &c.nats).await?,
@@ -99,8 +98,7 @@ async fn start(
         tasks.spawn(async move { ("ticket-writer", app.run(s).await) });
     }
     if wanted("ingest-webhook") {
-        let c: lockstep_ingest_webhook::Config =
-            load(lockstep_ingest_webhook::config::DEFAULTS, &env)?;
+        let c = loaded.ingest_webhook;
         let app = lockstep_ingest_webhook::App::build(
             c.clone(),
             lockstep_ingest_webhook::Deps::connect(&c).await?,
@@ -115,18 +113,18 @@ async fn start(
         tasks.spawn(async move { ("ingest-webhook", app.run(s).await.map_err(BoxError::from)) });
     }
     if wanted("sync-applier") {
-        let c: lockstep_sync_applier::Config = load(lockstep_sync_applier::config::DEFAULTS, &env)?;
+        let c = loaded.sync_applier;
         let app = lockstep_sync_applier::App::build(
             c.clone(),
             lockstep_sync_applier::Deps::connect(&c).await?,
         )
         .await?;
-        println!("sync-applier   running");
+        println!("sync-applier   admin {}", app.admin_addr());
         let s = shutdown.clone();
         tasks.spawn(async move { ("sync-applier", app.run(s).await.map_err(BoxError::from)) });
     }
     if wanted("poller") {
-        let c: lockstep_poller::Config = load(lockstep_poller::config::DEFAULTS, &env)?;
+        let c = loaded.poller;
         let app = lockstep_poller::App::build(c.clone(), lockstep_poller::Deps::connect(&c).await?)
             .await?;
         println!(
@@ -141,9 +139,19 @@ async fn start(
 }
 
 pub async fn run(args: &UpArgs) -> Result<()> {
-    let shutdown = Shutdown::on_signals().map_err(|e| Failure::other(e.to_string()))?;
+    let loaded = config::load(&env(args)).map_err(|e| Failure::usage(e.to_string()))?;
+    // The process half of every service's shell: logs as the separate binaries write them (same
+    // format, RUST_LOG and OTEL_*), the build-info metric, SIGTERM and SIGINT.
+    let process = prepare_process(
+        &loaded.up.telemetry,
+        "lockstep-up",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .map_err(|e| Failure::usage(e.to_string()))?;
+    let shutdown = process.shutdown.clone();
     let mut tasks = JoinSet::new();
-    if let Err(e) = start(args, &shutdown, &mut tasks).await {
+    if let Err(e) = start(args, loaded, &shutdown, &mut tasks).await {
+        tracing::error!(error = %e, "cannot start the services");
         shutdown.trigger();
         while tasks.join_next().await.is_some() {}
         return Err(Failure {
@@ -156,6 +164,7 @@ pub async fn run(args: &UpArgs) -> Result<()> {
     while let Some(done) = tasks.join_next().await {
         match done {
             Ok((name, Err(e))) => {
+                tracing::error!(service = name, error = %e, "service stopped with an error");
                 eprintln!("{name} stopped: {e}");
                 failed.get_or_insert(format!("{name}: {e}"));
                 shutdown.trigger();
