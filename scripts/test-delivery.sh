@@ -19,7 +19,7 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s "$requirements" "$stamp"; then
   cp "$requirements" "$stamp"
 fi
 
-(cd "$root/deploy/helm/tests" && "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@")
+(cd "$root" && "$venv/bin/python" -m pytest -q -p no:cacheprovider deploy/helm/tests servicenow/test "$@")
 
 if [ -x "$root/servicenow/run-tests.sh" ]; then
   "$root/servicenow/run-tests.sh"
