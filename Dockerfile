@@ -14,6 +14,9 @@ ARG CARGO_CHEF_VERSION=0.1.78
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS chef
 ARG CARGO_CHEF_VERSION
+# The workspace's release profile keeps line tables for local profiling; the image does without
+# them (set here so the cooked dependencies and the final build agree).
+ENV CARGO_PROFILE_RELEASE_DEBUG=false
 RUN cargo install --locked cargo-chef --version "${CARGO_CHEF_VERSION}"
 WORKDIR /src
 
