@@ -52,6 +52,9 @@ function startServices() {
     LOCKSTEP_GRPC__LISTEN: '127.0.0.1:0',
     LOCKSTEP_HTTP__LISTEN: '127.0.0.1:0',
     LOCKSTEP_ADMIN__LISTEN: '127.0.0.1:0',
+    // The integration's instance URL is a loopback address nobody listens on (nothing is polled or
+    // called in this test); the api refuses loopback vendors unless allowed.
+    LOCKSTEP_VENDOR_HTTP__ALLOW_PRIVATE_NETWORKS: '["127.0.0.1/32"]',
     LOCKSTEP_TELEMETRY__FORMAT: 'json',
     LOCKSTEP_TELEMETRY__FILTER: 'warn',
   };
