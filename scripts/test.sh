@@ -31,3 +31,6 @@ if [ -x crates/itsm-sim/sdp-conformance/run.sh ]; then
   step "itsm-sim conformance for ServiceDesk Plus v3 (requests, from the reference)"
   crates/itsm-sim/sdp-conformance/run.sh
 fi
+
+step "delivery: Helm chart, Dockerfile lint, ServiceNow app"
+scripts/test-delivery.sh
