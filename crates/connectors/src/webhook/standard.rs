@@ -1,37 +1,23 @@
-//! Standard Webhooks signatures or a token header: ServiceNow (our business rule) and ServiceDesk
-//! Plus (custom headers on its webhook action).
+//! Standard Webhooks signatures or a token header (the scheme of senders we configure ourselves:
+//! a business rule, a webhook action with custom headers).
 
 use std::time::Duration;
 
 use lockstep_crypto::CryptoError;
 use lockstep_crypto::webhook::{self, WebhookHeaders};
-use lockstep_domain::Vendor;
-
-use super::{IntegrationSecret, Method, Presented, Rejection, VendorAuth, usable_id};
+use super::{Method, Presented, Rejection, WebhookAuth, WebhookSecrets, usable_id};
 
 /// The header a token travels in.
 pub const TOKEN_HEADER: &str = "x-lockstep-token";
 
-#[derive(Debug)]
-pub struct StandardWebhooksAuth {
-    vendor: Vendor,
-}
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StandardWebhooksAuth;
 
-impl StandardWebhooksAuth {
-    pub const fn new(vendor: Vendor) -> Self {
-        Self { vendor }
-    }
-}
-
-impl VendorAuth for StandardWebhooksAuth {
-    fn vendor(&self) -> Vendor {
-        self.vendor
-    }
-
+impl WebhookAuth for StandardWebhooksAuth {
     fn check(
         &self,
         d: &Presented<'_>,
-        secret: Option<&IntegrationSecret>,
+        secrets: &WebhookSecrets,
         now_unix: i64,
         tolerance: Duration,
     ) -> Result<Option<Method>, Rejection> {
@@ -43,14 +29,14 @@ impl VendorAuth for StandardWebhooksAuth {
             ) else {
                 return Err(Rejection::MalformedHeaders);
             };
-            let secret = secret.ok_or(Rejection::NoSecret)?;
+            let keys = secrets.require()?.hmac_keys();
             let headers = WebhookHeaders {
                 id,
                 timestamp,
                 signature,
             };
             return webhook::verify(
-                std::slice::from_ref(secret.hmac_key()),
+                &keys,
                 &headers,
                 d.body,
                 now_unix,
@@ -64,8 +50,7 @@ impl VendorAuth for StandardWebhooksAuth {
             });
         }
         if let Some(token) = d.headers.get(TOKEN_HEADER) {
-            let secret = secret.ok_or(Rejection::NoSecret)?;
-            return if secret.token_matches(token.as_bytes()) {
+            return if secrets.require()?.token_matches(token.as_bytes()) {
                 Ok(Some(Method::Token))
             } else {
                 Err(Rejection::BadToken)
