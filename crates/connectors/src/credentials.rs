@@ -109,7 +109,6 @@ impl Credentials {
     }
 }
 
-
 /// Seals `credentials` for `integration` of `tenant`.
 pub fn seal(
     keyring: &Keyring,

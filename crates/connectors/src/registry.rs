@@ -68,10 +68,10 @@ impl Registry {
     }
 
     /// The spec of `vendor`.
-    pub fn spec(&self, vendor: Vendor) -> Result<&dyn VendorSpec> {
+    pub fn spec(&self, vendor: Vendor) -> Result<Arc<dyn VendorSpec>> {
         self.specs
             .get(&vendor)
-            .map(|s| s.as_ref())
+            .cloned()
             .ok_or_else(|| ConnectorError::unusable(format!("vendor {vendor} is not registered")))
     }
 }

@@ -122,8 +122,7 @@ pub fn seal_credentials(
     integration: IntegrationId,
     credentials: &Credentials,
 ) -> Result<Sealed, Status> {
-    credentials::seal(keyring, tenant, integration, credentials)
-        .map_err(|e| status::internal(&e))
+    credentials::seal(keyring, tenant, integration, credentials).map_err(|e| status::internal(&e))
 }
 
 /// What the connector registry needs of a stored integration.

@@ -32,7 +32,8 @@ impl VendorSpec for ServiceDeskPlusSpec {
 
     fn parse_webhook(&self, _body: &[u8], _received_at: OffsetDateTime) -> Result<WebhookEvent> {
         Err(ConnectorError::WebhookPayload {
-            message: "no webhook parser for manageengine yet (it arrives with its connector)".into(),
+            message: "no webhook parser for manageengine yet (it arrives with its connector)"
+                .into(),
         })
     }
 
@@ -41,7 +42,8 @@ impl VendorSpec for ServiceDeskPlusSpec {
     }
 
     fn parse_container(&self, input: &str) -> Result<TicketTarget> {
-        TicketTarget::parse(Vendor::ManageEngine, input).map_err(|e| ConnectorError::config(e.to_string()))
+        TicketTarget::parse(Vendor::ManageEngine, input)
+            .map_err(|e| ConnectorError::config(e.to_string()))
     }
 
     fn default_container(&self) -> Option<&'static str> {

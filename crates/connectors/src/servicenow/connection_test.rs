@@ -57,6 +57,7 @@ impl Problem {
             Self::ApiKeyPluginMissing => "api_key_plugin_missing",
             Self::TableMissing => "table_missing",
             Self::InstanceUnavailable => "instance_unavailable",
+            Self::DestinationRefused => "destination_refused",
         }
     }
 }

@@ -19,8 +19,8 @@ use super::url::InstanceUrl;
 use super::writes::{NewTicket, StateChange};
 use super::{mapping, parse_webhook};
 use crate::connector::{
-    ConnectionReport, Connector, CreatedTicket, FeedBatch, FieldInfo, FieldMetadata,
-    MappingCheck, OutboundChange, SlaSource, SlaStatus, TicketCreate,
+    ConnectionReport, Connector, CreatedTicket, FeedBatch, FieldInfo, FieldMetadata, MappingCheck,
+    OutboundChange, SlaSource, SlaStatus, TicketCreate,
 };
 use crate::error::{ConnectorError, Result};
 use crate::spec::{ConnectorSetup, VendorSpec};
@@ -53,9 +53,7 @@ impl VendorSpec for ServiceNowSpec {
     }
 
     fn parse_webhook(&self, body: &[u8], received_at: OffsetDateTime) -> Result<WebhookEvent> {
-        parse_webhook(body, received_at).map_err(|e| ConnectorError::WebhookPayload {
-            message: format!("ServiceNow webhook body: {e}"),
-        })
+        parse_webhook(body, received_at)
     }
 
     fn normalize_base_url(&self, input: &str) -> Result<String> {
@@ -77,7 +75,14 @@ impl VendorSpec for ServiceNowSpec {
 
     fn deep_link(&self, base_url: &str, ticket: &TicketRef) -> Option<String> {
         let instance = InstanceUrl::parse(base_url).ok()?;
-        Some(record_url(&instance, ticket.target().container(), ticket.external_id().as_str()).into())
+        Some(
+            record_url(
+                &instance,
+                ticket.target().container(),
+                ticket.external_id().as_str(),
+            )
+            .into(),
+        )
     }
 
     fn connect(&self, setup: ConnectorSetup) -> Result<Arc<dyn Connector>> {
@@ -240,10 +245,7 @@ impl Connector for ServiceNowClient {
         overlap: Duration,
         targets: &[TicketTarget],
     ) -> Result<FeedBatch> {
-        let tables = targets
-            .iter()
-            .map(table_of)
-            .collect::<Result<Vec<_>>>()?;
+        let tables = targets.iter().map(table_of).collect::<Result<Vec<_>>>()?;
         ServiceNowClient::changes_since(self, watermark, overlap, &tables).await
     }
 

@@ -22,7 +22,6 @@ use super::record::{
 pub use crate::connector::FeedBatch;
 use crate::error::Result;
 
-
 /// The encoded query of the feed for one table.
 pub fn feed_query(since: OffsetDateTime) -> String {
     format!(

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use lockstep_crypto::webhook;
 use super::{Method, Presented, Rejection, WebhookAuth, WebhookSecrets, usable_id};
+use lockstep_crypto::webhook;
 
 /// The scheme, with the header the sender puts its delivery id in (the same on retries).
 #[derive(Debug, Clone, Copy)]

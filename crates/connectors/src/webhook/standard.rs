@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use super::{Method, Presented, Rejection, WebhookAuth, WebhookSecrets, usable_id};
 use lockstep_crypto::CryptoError;
 use lockstep_crypto::webhook::{self, WebhookHeaders};
-use super::{Method, Presented, Rejection, WebhookAuth, WebhookSecrets, usable_id};
 
 /// The header a token travels in.
 pub const TOKEN_HEADER: &str = "x-lockstep-token";
@@ -35,19 +35,13 @@ impl WebhookAuth for StandardWebhooksAuth {
                 timestamp,
                 signature,
             };
-            return webhook::verify(
-                &keys,
-                &headers,
-                d.body,
-                now_unix,
-                tolerance,
-            )
-            .map(|()| Some(Method::Signature))
-            .map_err(|e| match e {
-                CryptoError::TimestampOutOfTolerance { .. } => Rejection::Expired,
-                CryptoError::InvalidWebhookHeader { .. } => Rejection::MalformedHeaders,
-                _ => Rejection::BadSignature,
-            });
+            return webhook::verify(&keys, &headers, d.body, now_unix, tolerance)
+                .map(|()| Some(Method::Signature))
+                .map_err(|e| match e {
+                    CryptoError::TimestampOutOfTolerance { .. } => Rejection::Expired,
+                    CryptoError::InvalidWebhookHeader { .. } => Rejection::MalformedHeaders,
+                    _ => Rejection::BadSignature,
+                });
         }
         if let Some(token) = d.headers.get(TOKEN_HEADER) {
             return if secrets.require()?.token_matches(token.as_bytes()) {
