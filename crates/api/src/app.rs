@@ -49,7 +49,10 @@ impl App {
             .add(crate::mapping::service(ctx.clone()))
             .add(crate::presets::service(ctx.clone()))
             .add(crate::tokens::service(ctx.clone()))
-            .add(crate::workbench::service(ctx.store.clone()))
+            .add(crate::workbench::service(
+                ctx.store.clone(),
+                ctx.connectors.registry().clone(),
+            ))
             .add(crate::findings::service(ctx));
         let readiness = Readiness::new();
         let (listener, local_addr) = server::bind(config.grpc.listen).await?;

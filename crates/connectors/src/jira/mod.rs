@@ -53,8 +53,12 @@ impl VendorSpec for JiraSpec {
         None
     }
 
-    fn deep_link(&self, _base_url: &str, _ticket: &TicketRef) -> Option<String> {
-        None
+    fn deep_link(&self, base_url: &str, ticket: &TicketRef) -> Option<String> {
+        Some(format!(
+            "{}/browse/{}",
+            base_url.trim_end_matches('/'),
+            ticket.key().as_str()
+        ))
     }
 
     fn connect(&self, _setup: ConnectorSetup) -> Result<Arc<dyn Connector>> {

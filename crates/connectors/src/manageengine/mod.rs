@@ -50,8 +50,12 @@ impl VendorSpec for ServiceDeskPlusSpec {
         None
     }
 
-    fn deep_link(&self, _base_url: &str, _ticket: &TicketRef) -> Option<String> {
-        None
+    fn deep_link(&self, base_url: &str, ticket: &TicketRef) -> Option<String> {
+        Some(format!(
+            "{}/WorkOrder.do?woMode=viewWO&woID={}",
+            base_url.trim_end_matches('/'),
+            ticket.external_id().as_str()
+        ))
     }
 
     fn connect(&self, _setup: ConnectorSetup) -> Result<Arc<dyn Connector>> {

@@ -285,3 +285,40 @@ impl Connector for ServiceNowClient {
         self.record_url(ticket.target().container(), ticket.external_id().as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spec_and_the_client_give_the_one_deep_link() {
+        let ticket = TicketRef::parse(
+            Vendor::ServiceNow,
+            "incident",
+            "0123456789abcdef0123456789abcdef",
+            "INC0010001",
+        )
+        .unwrap();
+        assert_eq!(
+            ServiceNowSpec
+                .deep_link("https://acme.service-now.com/", &ticket)
+                .as_deref(),
+            Some(
+                "https://acme.service-now.com/incident.do?sys_id=0123456789abcdef0123456789abcdef"
+            )
+        );
+    }
+
+    #[test]
+    fn containers_parse_to_tables_and_anything_else_is_refused() {
+        assert_eq!(
+            ServiceNowSpec.parse_container(" Change_Request ").unwrap(),
+            TicketTarget::ServiceNow(ServiceNowTable::ChangeRequest)
+        );
+        let err = ServiceNowSpec.parse_container("PROJ").unwrap_err();
+        assert!(
+            err.to_string().contains("incident or change_request"),
+            "{err}"
+        );
+    }
+}
