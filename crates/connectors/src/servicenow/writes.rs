@@ -175,8 +175,6 @@ pub fn cut(text: &str, max: usize) -> String {
     out
 }
 
-/// A ticket that exists now, with what ServiceNow answered.
-
 /// A state change: the `state` value plus, for resolving or closing, close code and notes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateChange {
