@@ -11,6 +11,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "vendor seam: no ServiceNow names outside its connector"
+scripts/check-vendor-seam.sh
+
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use lockstep_connectors::servicenow::ServiceNowCredentials;
+use lockstep_connectors::Credentials as ServiceNowCredentials;
 use lockstep_crypto::SecretString;
 use lockstep_domain::{FindingStatus, SyncChannel};
 use lockstep_itsm_sim::control::{DeliveryBehaviour, DeliveryOutcome};

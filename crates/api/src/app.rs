@@ -4,11 +4,11 @@
 use std::net::SocketAddr;
 
 use lockstep_bus::StreamSettings;
+use lockstep_connectors::{Connectors, Registry};
 use lockstep_platform::health::Readiness;
 use lockstep_platform::{Shell, Shutdown};
 use lockstep_service_kit::Authenticator;
 use lockstep_service_kit::server::{self, GrpcRoutes, Serving};
-use lockstep_service_kit::vendor::VendorClients;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -30,11 +30,16 @@ pub struct App {
 impl App {
     /// Binds the listeners and makes sure the stream exists. Nothing is served until [`App::run`].
     pub async fn build(config: Config, deps: Deps) -> Result<Self, Error> {
+        Self::build_with(config, deps, Registry::builtin()).await
+    }
+
+    /// [`App::build`] with the vendors of `registry` (a test registers a fake vendor there).
+    pub async fn build_with(config: Config, deps: Deps, registry: Registry) -> Result<Self, Error> {
         deps.bus.ensure_stream(&StreamSettings::default()).await?;
         let exec = config.vendor_http.executor()?;
         let ctx = Ctx {
             auth: Authenticator::new(deps.store.clone()),
-            vendors: VendorClients::new(deps.keyring, exec),
+            connectors: Connectors::new(registry, deps.keyring, exec),
             store: deps.store,
             bus: deps.bus,
         };
@@ -43,7 +48,10 @@ impl App {
             .add(crate::mapping::service(ctx.clone()))
             .add(crate::presets::service(ctx.clone()))
             .add(crate::tokens::service(ctx.clone()))
-            .add(crate::workbench::service(ctx.store.clone()))
+            .add(crate::workbench::service(
+                ctx.store.clone(),
+                ctx.connectors.registry().clone(),
+            ))
             .add(crate::findings::service(ctx));
         let serving = Serving::from_config(&config.grpc)?;
         let (listener, local_addr) = server::bind(config.grpc.listen).await?;

@@ -1,7 +1,7 @@
 //! What every service of the API shares.
 
 use lockstep_bus::Bus;
-use lockstep_service_kit::vendor::VendorClients;
+use lockstep_connectors::Connectors;
 use lockstep_service_kit::{Access, Authenticator, Caller};
 use lockstep_store::Store;
 use tonic::{Request, Status};
@@ -11,7 +11,7 @@ pub(crate) struct Ctx {
     pub store: Store,
     pub bus: Bus,
     pub auth: Authenticator,
-    pub vendors: VendorClients,
+    pub connectors: Connectors,
 }
 
 impl Ctx {

@@ -2,9 +2,9 @@
 //! the connection test need admin. Credentials are never returned, only whether they are set and
 //! a fingerprint of the sealed value.
 
-use lockstep_connectors::servicenow::{CheckStatus, ConnectionReport};
+use lockstep_connectors::{ConnectionReport, ConnectorError, VendorSpec};
 use lockstep_crypto::{Aad, Purpose};
-use lockstep_domain::{IntegrationId, ServiceNowTable, Vendor};
+use lockstep_domain::{IntegrationId, Vendor};
 use lockstep_proto::v1 as pb;
 use lockstep_proto::v1::integration_service_server::{
     IntegrationService, IntegrationServiceServer,
@@ -53,6 +53,7 @@ pub fn to_pb(record: &IntegrationRecord) -> pb::Integration {
 }
 
 fn settings_from_pb(
+    spec: &dyn VendorSpec,
     settings: Option<&pb::IntegrationSettings>,
 ) -> Result<IntegrationSettings, Status> {
     let Some(s) = settings else {
@@ -62,12 +63,13 @@ fn settings_from_pb(
     let default_table_or_project = if table.is_empty() {
         None
     } else {
-        let parsed: ServiceNowTable = table.parse().map_err(|_| {
-            Status::invalid_argument(format!(
-                "settings.default_table {table:?} is not a ServiceNow table Lockstep writes; use incident or change_request"
-            ))
+        let target = spec.parse_container(table).map_err(|e| match e {
+            ConnectorError::InvalidConfig { message } => {
+                Status::invalid_argument(format!("settings.default_table {message}"))
+            }
+            other => Status::invalid_argument(format!("settings.default_table: {other}")),
         })?;
-        Some(parsed.as_str().to_owned())
+        Some(target.container().to_owned())
     };
     if s.poll_interval_secs != 0 && s.poll_interval_secs < 30 {
         return Err(Status::invalid_argument(
@@ -97,16 +99,6 @@ fn check_name(name: &str) -> Result<String, Status> {
 }
 
 pub fn report_to_pb(report: &ConnectionReport) -> pb::TestConnectionResponse {
-    let snake = |s: String| {
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if c.is_uppercase() && i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        }
-        out
-    };
     pb::TestConnectionResponse {
         ok: report.ok(),
         instance: report.instance.clone(),
@@ -115,20 +107,11 @@ pub fn report_to_pb(report: &ConnectionReport) -> pb::TestConnectionResponse {
             .checks
             .iter()
             .map(|c| pb::ConnectionCheck {
-                id: snake(format!("{:?}", c.id)),
-                title: c.title().to_owned(),
-                status: match c.status {
-                    CheckStatus::Pass => "pass",
-                    CheckStatus::Warn => "warn",
-                    CheckStatus::Fail => "fail",
-                    CheckStatus::Skipped => "skipped",
-                }
-                .to_owned(),
+                id: c.id.to_owned(),
+                title: c.title.to_owned(),
+                status: c.status.as_str().to_owned(),
                 detail: c.detail.clone(),
-                problem: c
-                    .problem
-                    .map(|p| snake(format!("{p:?}")))
-                    .unwrap_or_default(),
+                problem: c.problem.unwrap_or_default().to_owned(),
                 remedy: c.remedy.clone().unwrap_or_default(),
             })
             .collect(),
@@ -156,12 +139,23 @@ impl IntegrationService for Integrations {
                 .map_err(|e| Status::invalid_argument(format!("vendor: {e}")))?
         };
         let name = check_name(&req.name)?;
-        let base_url = vendor::check_base_url(vendor, &req.base_url)?;
-        self.ctx.vendors.check_destination(&base_url).await?;
+        let spec = self
+            .ctx
+            .connectors
+            .registry()
+            .spec(vendor)
+            .map_err(|e| status::from_connector(&e))?;
+        let base_url = spec
+            .normalize_base_url(&req.base_url)
+            .map_err(|e| match e {
+                ConnectorError::Unusable { message } => Status::invalid_argument(message),
+                other => Status::invalid_argument(format!("base_url: {other}")),
+            })?;
+        vendor::check_destination(&self.ctx.connectors, &base_url).await?;
         let credentials = vendor::credentials_from_pb(req.credentials.as_ref())?;
-        let settings = settings_from_pb(req.settings.as_ref())?;
+        let settings = settings_from_pb(spec.as_ref(), req.settings.as_ref())?;
         let id = replay_id.map_or_else(IntegrationId::new, IntegrationId::from_uuid);
-        let keyring = self.ctx.vendors.keyring();
+        let keyring = self.ctx.connectors.keyring();
         let sealed_credentials =
             vendor::seal_credentials(keyring, caller.tenant, id, &credentials)?;
         let secret = req.webhook_secret.trim();
@@ -273,26 +267,27 @@ impl IntegrationService for Integrations {
             )));
         }
         let wants = |field: &str| mask.is_empty() || mask.contains(&field);
+        let current = self
+            .ctx
+            .store
+            .integrations()
+            .get(caller.tenant, id)
+            .await
+            .map_err(status::from_store)?;
         let settings = if wants("settings") {
-            Some(settings_from_pb(req.settings.as_ref())?)
+            let spec = self
+                .ctx
+                .connectors
+                .registry()
+                .spec(current.vendor)
+                .map_err(|e| status::from_connector(&e))?;
+            Some(settings_from_pb(spec.as_ref(), req.settings.as_ref())?)
         } else {
             None
         };
-        if wants("active") && req.active {
-            let current = self
-                .ctx
-                .store
-                .integrations()
-                .get(caller.tenant, id)
-                .await
-                .map_err(status::from_store)?;
-            if !current.active {
-                // Where the name leads may have changed while the integration was inactive.
-                self.ctx
-                    .vendors
-                    .check_destination(&current.base_url)
-                    .await?;
-            }
+        if wants("active") && req.active && !current.active {
+            // Where the name leads may have changed while the integration was inactive.
+            vendor::check_destination(&self.ctx.connectors, &current.base_url).await?;
         }
         // Settings and `active` change together or not at all.
         let record = self
@@ -358,7 +353,11 @@ impl IntegrationService for Integrations {
             .get(caller.tenant, id)
             .await
             .map_err(status::from_store)?;
-        let client = self.ctx.vendors.build(&record)?;
+        let client = self
+            .ctx
+            .connectors
+            .build(&vendor::access(&record))
+            .map_err(|e| status::from_connector(&e))?;
         let report = client.test_connection().await;
         Ok(Response::new(report_to_pb(&report)))
     }
@@ -385,8 +384,12 @@ impl IntegrationService for Integrations {
             .get(caller.tenant, id)
             .await
             .map_err(status::from_store)?;
-        let sealed =
-            vendor::seal_credentials(self.ctx.vendors.keyring(), caller.tenant, id, &credentials)?;
+        let sealed = vendor::seal_credentials(
+            self.ctx.connectors.keyring(),
+            caller.tenant,
+            id,
+            &credentials,
+        )?;
         let record = self
             .ctx
             .store
@@ -396,5 +399,19 @@ impl IntegrationService for Integrations {
             .map_err(status::from_store)?;
         tracing::info!(integration = %id, by = %caller.name, "integration credentials rotated");
         Ok(Response::new(to_pb(&record)))
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        request: Request<pb::RotateWebhookSecretRequest>,
+    ) -> Result<Response<pb::WebhookSecretsResponse>, Status> {
+        crate::webhook_secrets::rotate(&self.ctx, request).await
+    }
+
+    async fn retire_webhook_secrets(
+        &self,
+        request: Request<pb::RetireWebhookSecretsRequest>,
+    ) -> Result<Response<pb::WebhookSecretsResponse>, Status> {
+        crate::webhook_secrets::retire(&self.ctx, request).await
     }
 }

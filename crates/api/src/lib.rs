@@ -1,7 +1,8 @@
 //! `api`: Lockstep's gRPC API for admins and analysts.
 //!
 //! - `IntegrationService` ([`integrations`]): integrations with sealed credentials (never
-//!   returned), connection test, rotation. Writes need an admin token.
+//!   returned), connection test, credential rotation, webhook secret rotation with overlap
+//!   (`webhook_secrets`). Writes need an admin token.
 //! - `MappingService` ([`mapping`]): severity and status rules, checked against the instance's
 //!   choice lists.
 //! - `PresetService` ([`presets`]): tenant-wide ticket field defaults.
@@ -25,6 +26,7 @@ pub mod mapping;
 pub mod presets;
 mod replay;
 pub mod tokens;
+mod webhook_secrets;
 pub mod workbench;
 
 pub use app::{App, Deps};

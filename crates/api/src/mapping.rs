@@ -1,16 +1,14 @@
 //! `MappingService`: an integration's mapping rules. Reads need any role; replacing them needs
-//! admin, and the new rules are checked against the instance's own choice lists first (impact,
-//! urgency, category, outbound state and close code), so a typo is caught here rather than by
-//! a ServiceNow data policy at ticket time.
+//! admin, and the new rules are checked against the instance first (`Connector::check_mapping`:
+//! the vendor's own choice lists), so a typo is caught here rather than by a vendor rule at
+//! ticket time.
 
-use lockstep_connectors::servicenow::InstanceChoices;
-use lockstep_domain::{
-    BySeverity, KindRules, MappingRules, Priority, ServiceNowFields, ServiceNowTable, Severity,
-};
+use lockstep_connectors::MappingCheck;
+use lockstep_domain::MappingRules;
 use lockstep_proto::v1 as pb;
 use lockstep_proto::v1::mapping_service_server::{MappingService, MappingServiceServer};
 use lockstep_service_kit::convert::{integration_id, ts};
-use lockstep_service_kit::{Access, status};
+use lockstep_service_kit::{Access, status, vendor};
 use lockstep_store::IntegrationRecord;
 use tonic::{Request, Response, Status};
 
@@ -26,116 +24,18 @@ pub(crate) fn service(ctx: Ctx) -> MappingServiceServer<Mapping> {
 
 /// The display rows of a rule set.
 pub fn severity_rows(rules: &MappingRules) -> Vec<pb::SeverityMapping> {
-    fn servicenow(
-        out: &mut Vec<pb::SeverityMapping>,
-        kind: &str,
-        by: &BySeverity<ServiceNowFields>,
-        incident: bool,
-    ) {
-        for severity in Severity::ALL {
-            let f = by.get(*severity);
-            out.push(pb::SeverityMapping {
-                kind: kind.to_owned(),
-                severity: severity.as_str().to_owned(),
-                impact: f.impact.to_string(),
-                urgency: f.urgency.to_string(),
-                priority: if incident {
-                    Priority::for_incident(f.impact, f.urgency).to_string()
-                } else {
-                    "computed by ServiceNow".to_owned()
-                },
-                category: f
-                    .category
-                    .as_ref()
-                    .map(|c| c.as_str().to_owned())
-                    .unwrap_or_default(),
-            });
-        }
-    }
-    fn named(
-        out: &mut Vec<pb::SeverityMapping>,
-        kind: &str,
-        rules: &KindRules<lockstep_domain::Label>,
-    ) {
-        for severity in Severity::ALL {
-            out.push(pb::SeverityMapping {
-                kind: kind.to_owned(),
-                severity: severity.as_str().to_owned(),
-                priority: rules.severity.get(*severity).as_str().to_owned(),
-                ..Default::default()
-            });
-        }
-    }
-    let mut out = Vec::new();
-    match rules {
-        MappingRules::ServiceNow {
-            incident,
-            change_request,
-        } => {
-            servicenow(&mut out, "incident", &incident.severity, true);
-            servicenow(&mut out, "change_request", &change_request.severity, false);
-        }
-        MappingRules::Jira { issue } => named(&mut out, "issue", issue),
-        MappingRules::ManageEngine { request } => named(&mut out, "request", request),
-    }
-    out
-}
-
-/// Values of `rules` for `table` that the instance's choice lists do not contain (errors), and
-/// values that could not be confirmed because the lists are partial (warnings).
-pub fn unknown_choices(
-    table: ServiceNowTable,
-    rules: &KindRules<ServiceNowFields>,
-    choices: &InstanceChoices,
-) -> (Vec<String>, Vec<String>) {
-    let mut problems = Vec::new();
-    let mut warnings = Vec::new();
-    let mut check = |element: &str, value: &str, context: String| {
-        let valid = choices.is_valid(element, value);
-        if valid.is_none() {
-            warnings.push(format!(
-                "{table}.{element} {value:?} ({context}) could not be confirmed: the account cannot                  read sys_choice, and recent tickets do not use it"
-            ));
-        }
-        if valid == Some(false) {
-            let valid: Vec<&str> = choices
-                .choices(element)
-                .iter()
-                .map(|c| c.value.as_str())
-                .collect();
-            problems.push(format!(
-                "{table}.{element} {value:?} ({context}) is not a choice of the instance; valid: {}",
-                valid.join(", ")
-            ));
-        }
-    };
-    for severity in Severity::ALL {
-        let f = rules.severity.get(*severity);
-        check("impact", f.impact.wire(), format!("severity {severity}"));
-        check("urgency", f.urgency.wire(), format!("severity {severity}"));
-        if let Some(category) = &f.category {
-            check(
-                "category",
-                category.as_str(),
-                format!("severity {severity}"),
-            );
-        }
-    }
-    for rule in rules.outbound.rules() {
-        check(
-            "state",
-            rule.state.as_str(),
-            format!("outbound rule for {}", rule.status),
-        );
-        if let Some(code) = &rule.close_code {
-            check(
-                "close_code",
-                code.as_str(),
-                format!("outbound rule for {}", rule.status),
-            );
-        }
-    }
-    (problems, warnings)
+    rules
+        .severity_rows()
+        .into_iter()
+        .map(|r| pb::SeverityMapping {
+            kind: r.kind.to_owned(),
+            severity: r.severity.to_owned(),
+            impact: r.impact,
+            urgency: r.urgency,
+            priority: r.priority,
+            category: r.category,
+        })
+        .collect()
 }
 
 impl Mapping {
@@ -158,31 +58,15 @@ impl Mapping {
         integration: &IntegrationRecord,
         rules: &MappingRules,
     ) -> Result<Vec<String>, Status> {
-        let MappingRules::ServiceNow {
-            incident,
-            change_request,
-        } = rules
-        else {
-            return Ok(Vec::new());
-        };
-        let client = self.ctx.vendors.servicenow(integration)?;
-        let mut problems = Vec::new();
-        let mut warnings = Vec::new();
-        for (table, kind) in [
-            (ServiceNowTable::Incident, incident),
-            (ServiceNowTable::ChangeRequest, change_request),
-        ] {
-            let choices = client.read_choices(table).await.map_err(|e| {
+        let client = vendor::connector(&self.ctx.connectors, integration)?;
+        let MappingCheck { problems, warnings } =
+            client.check_mapping(rules).await.map_err(|e| {
                 Status::failed_precondition(format!(
-                    "cannot read the {table} choice lists of {} to check the rules ({e}); fix \
-                     the connection, or set skip_instance_validation",
+                    "cannot check the rules against {} ({e}); fix the connection, or set \
+                     skip_instance_validation",
                     integration.name
                 ))
             })?;
-            let (errors, unconfirmed) = unknown_choices(table, kind, &choices);
-            problems.extend(errors);
-            warnings.extend(unconfirmed);
-        }
         if problems.is_empty() {
             return Ok(warnings);
         }

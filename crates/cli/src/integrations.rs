@@ -1,6 +1,9 @@
-//! `lockstep integrations`: create, list, get, test, rotate, delete.
+//! `lockstep integrations`: create, list, get, test, rotate, delete, and webhook secret rotation
+//! with overlap (`webhook-secret rotate` then, once the vendor signs with the new one,
+//! `webhook-secret retire`).
 
 use clap::{Args, Subcommand};
+use lockstep_domain::Vendor;
 use lockstep_proto::v1 as pb;
 use lockstep_proto::v1::integration_service_client::IntegrationServiceClient;
 use serde_json::{Value, json};
@@ -21,7 +24,7 @@ pub struct CredentialArgs {
     client_id: Option<String>,
     #[arg(long, env = "LOCKSTEP_SN_CLIENT_SECRET", hide_env_values = true)]
     client_secret: Option<String>,
-    /// ServiceNow API key (x-sn-apikey).
+    /// API key (sent in the vendor's API key header).
     #[arg(long, env = "LOCKSTEP_SN_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
 }
@@ -58,16 +61,19 @@ impl CredentialArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum IntegrationsCommand {
-    /// Create a ServiceNow integration (credentials are sealed at rest and never shown again).
+    /// Create an integration (credentials are sealed at rest and never shown again).
     Create {
+        /// servicenow, jira or manageengine (the API says which are available yet).
+        #[arg(long, default_value = "servicenow")]
+        vendor: Vendor,
         #[arg(long)]
         name: String,
-        /// https://<instance>.service-now.com
+        /// The instance or site URL, such as https://<instance>.service-now.com
         #[arg(long)]
         url: String,
         #[command(flatten)]
         credentials: CredentialArgs,
-        /// incident or change_request.
+        /// Where tickets go by default: a table (incident, change_request), project or template.
         #[arg(long)]
         default_table: Option<String>,
         /// Close findings when their ticket is resolved (default: move them to re_test).
@@ -96,6 +102,23 @@ pub enum IntegrationsCommand {
     Delete {
         id: String,
     },
+    /// Rotate webhook secrets without refusing deliveries.
+    WebhookSecret {
+        #[command(subcommand)]
+        action: WebhookSecretCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebhookSecretCommand {
+    /// Make a new secret current; the replaced one stays accepted until `retire`.
+    Rotate {
+        id: String,
+        #[arg(long, env = "LOCKSTEP_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: String,
+    },
+    /// Stop accepting every previous secret (once the vendor signs with the new one).
+    Retire { id: String },
 }
 
 pub fn to_json(i: &pb::Integration) -> Value {
@@ -145,6 +168,7 @@ pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
     let mut client = IntegrationServiceClient::new(api(cli).await?);
     match cmd {
         IntegrationsCommand::Create {
+            vendor,
             name,
             url,
             credentials,
@@ -155,7 +179,7 @@ pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
         } => {
             let request = pb::CreateIntegrationRequest {
                 request_id: request_id.clone().unwrap_or_default(),
-                vendor: "servicenow".into(),
+                vendor: vendor.as_str().to_owned(),
                 name: name.clone(),
                 base_url: url.clone(),
                 credentials: Some(credentials.to_pb()?),
@@ -265,6 +289,35 @@ pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
                 .delete_integration(req(cli, pb::DeleteIntegrationRequest { id: id.clone() })?)
                 .await?;
             eprintln!("integration {id} deleted");
+        }
+        IntegrationsCommand::WebhookSecret { action } => {
+            let answer = match action {
+                WebhookSecretCommand::Rotate { id, secret } => client
+                    .rotate_webhook_secret(req(
+                        cli,
+                        pb::RotateWebhookSecretRequest {
+                            id: id.clone(),
+                            webhook_secret: secret.clone(),
+                        },
+                    )?)
+                    .await?
+                    .into_inner(),
+                WebhookSecretCommand::Retire { id } => client
+                    .retire_webhook_secrets(req(
+                        cli,
+                        pb::RetireWebhookSecretsRequest { id: id.clone() },
+                    )?)
+                    .await?
+                    .into_inner(),
+            };
+            eprintln!(
+                "previous secrets still accepted: {}; retired now: {}",
+                answer.previous_secrets, answer.retired
+            );
+            show(
+                cli.output,
+                &answer.integration.into_iter().collect::<Vec<_>>(),
+            );
         }
     }
     Ok(())

@@ -101,6 +101,12 @@ pub enum ConnectorError {
     #[error("webhook rejected: {message}")]
     WebhookRejected { message: String },
 
+    /// The integration cannot be used as it is stored: inactive, a vendor Lockstep cannot talk to
+    /// yet, credentials that cannot be opened or do not suit the vendor. The message says what
+    /// the admin must do.
+    #[error("{message}")]
+    Unusable { message: String },
+
     /// A verified webhook whose body is not the payload we expect.
     #[error("webhook payload invalid: {message}")]
     WebhookPayload { message: String },
@@ -122,7 +128,7 @@ impl ConnectorError {
             Self::Auth { .. } | Self::WebhookRejected { .. } => ErrorClass::Unauthenticated,
             Self::Permission { .. } => ErrorClass::PermissionDenied,
             Self::NotFound { .. } => ErrorClass::NotFound,
-            Self::DataPolicy { .. } => ErrorClass::FailedPrecondition,
+            Self::DataPolicy { .. } | Self::Unusable { .. } => ErrorClass::FailedPrecondition,
             Self::RateLimited { .. } => ErrorClass::ResourceExhausted,
             Self::Timeout { .. } => ErrorClass::DeadlineExceeded,
             Self::Transport { .. } => ErrorClass::Unavailable,
@@ -148,7 +154,14 @@ impl ConnectorError {
         }
     }
 
-    pub(crate) fn config(message: impl Into<String>) -> Self {
+    /// [`ConnectorError::Unusable`] with `message`.
+    pub fn unusable(message: impl Into<String>) -> Self {
+        Self::Unusable {
+            message: message.into(),
+        }
+    }
+
+    pub fn config(message: impl Into<String>) -> Self {
         Self::InvalidConfig {
             message: message.into(),
         }

@@ -1,13 +1,38 @@
-//! Lockstep's vendor connectors. One module per vendor builds requests and parses answers; the
-//! one [`http::HttpExecutor`] does the IO for all of them (timeouts, safe retries, `Retry-After`,
-//! bounded concurrency per integration, masked logging, metrics). Errors of every vendor are one
-//! [`ConnectorError`], whose [`ErrorClass`] the services map to gRPC and HTTP statuses.
+//! Lockstep's vendor connectors: the one seam between the services and every vendor.
 //!
-//! ServiceNow is first ([`servicenow`]); Jira and ServiceDesk Plus slot in beside it.
+//! - [`Connector`] ([`connector`]): the dyn-safe async trait the services call (connection test,
+//!   create single and bulk, find by correlation, outbound push, change feed, optional SLA,
+//!   field metadata, deep link), with its vendor-neutral types.
+//! - [`VendorSpec`] ([`spec`]): what a vendor is without a client (webhook authentication, the
+//!   payload parser, URL normalisation, container parsing, deep-link shape, connector factory).
+//! - [`registry`]: the only `match` on `Vendor`; [`Connectors`] builds and caches the connectors
+//!   of stored integrations from their sealed [`Credentials`] ([`credentials`]).
+//! - [`webhook`]: the one webhook verifier (several active secrets, for rotation).
+//! - One module per vendor builds requests and parses answers; the one [`http::HttpExecutor`]
+//!   does the IO for all of them (timeouts, safe retries, `Retry-After`, bounded concurrency per
+//!   integration, masked logging, metrics). Errors of every vendor are one [`ConnectorError`],
+//!   whose [`ErrorClass`] the services map to gRPC and HTTP statuses in one place.
+//!
+//! ServiceNow is implemented ([`servicenow`]); Jira and ServiceDesk Plus so far bring only their
+//! webhook authentication ([`jira`], [`manageengine`]).
 
+pub mod connector;
+pub mod credentials;
 pub mod error;
 pub mod http;
+pub mod jira;
+pub mod manageengine;
+pub mod registry;
 pub mod servicenow;
+pub mod spec;
+pub mod webhook;
 
+pub use connector::{
+    CheckReport, CheckStatus, Choice, ConnectionReport, Connector, CreatedTicket, FeedBatch,
+    FieldInfo, FieldMetadata, MappingCheck, OutboundChange, SlaSource, SlaStatus, TicketCreate,
+};
+pub use credentials::{AuthKind, Credentials};
 pub use error::{AuthFailure, ConnectorError, ErrorClass, Result};
 pub use http::{HttpConfig, HttpExecutor, RetryPolicy, install_crypto_provider};
+pub use registry::{Connectors, IntegrationAccess, Registry};
+pub use spec::{ConnectorSetup, VendorSpec};

@@ -18,6 +18,7 @@ pub mod finding;
 pub mod ids;
 pub mod label;
 pub mod observation;
+pub mod push;
 pub mod rules;
 pub mod servicenow;
 pub mod severity;

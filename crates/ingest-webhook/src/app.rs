@@ -73,7 +73,12 @@ impl App {
             shutdown_drain: settings.shutdown_drain,
         };
         let shared = Arc::new(Shared {
-            targets: Targets::new(deps.store, deps.keyring, settings.secret_cache_ttl),
+            targets: Targets::new(
+                deps.store,
+                lockstep_connectors::Registry::builtin(),
+                deps.keyring,
+                settings.secret_cache_ttl,
+            ),
             group: GroupCommit::new(deps.bus.clone(), settings.group_limits()),
             unsigned_permitted: !config.mode.is_production(),
             in_flight: Semaphore::new(settings.max_in_flight.max(1)),

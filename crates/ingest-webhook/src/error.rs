@@ -6,7 +6,7 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
-use crate::verify::Rejection;
+use lockstep_connectors::webhook::Rejection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

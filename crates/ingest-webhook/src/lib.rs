@@ -1,5 +1,6 @@
 //! `ingest-webhook`: the fast path of the inbound loop. Vendors POST deliveries to
-//! `/v1/webhooks/{integration_id}`; each is authenticated (per vendor, see [`verify`]) before
+//! `/v1/webhooks/{integration_id}`; each is authenticated (by its vendor's scheme, with every
+//! active secret of the integration: `lockstep_connectors::webhook`) before
 //! anything reads its content, published raw to `lockstep.webhook.<tenant>.<integration>` (in a
 //! group with the integration's other deliveries of the moment, see `group_commit`), and answered
 //! 202 only after JetStream acknowledged it. The sync-applier gives it meaning.
@@ -22,7 +23,6 @@ mod metrics;
 mod receive;
 mod serve;
 mod targets;
-pub mod verify;
 
 pub use app::{App, Deps};
 pub use config::{Config, IngestSettings};

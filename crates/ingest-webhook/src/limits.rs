@@ -3,7 +3,7 @@
 //! NATS refuses any message over the server's `max_payload` (1 MiB by default), counting headers
 //! and payload together. A delivery travels wrapped: its body inside a `WebhookReceived` inside a
 //! `WebhookBatch`, with the message id, type and trace context as headers. Every field of that
-//! envelope but the body is bounded (ids, the delivery id at 128 bytes by `verify::usable_id`, the
+//! envelope but the body is bounded (ids, the delivery id at 128 bytes by `lockstep_connectors::webhook`, the
 //! content type at [`MAX_CONTENT_TYPE`]), so [`ENVELOPE_RESERVE`] bytes always suffice for it
 //! (checked by the test below). The body limit and the group size are checked against the
 //! server's `max_payload` at start, so a body the receiver accepts is never refused by NATS.

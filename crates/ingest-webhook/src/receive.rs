@@ -22,7 +22,9 @@ use crate::config::IngestSettings;
 use crate::error::IngestError;
 use crate::group_commit::GroupCommit;
 use crate::targets::{Target, Targets};
-use crate::verify::{self, IntegrationSecret, Method, Presented, Rejection};
+use lockstep_connectors::webhook::{
+    self as verify, IntegrationSecret, Method, Presented, Rejection, WebhookSecrets,
+};
 
 /// Everything a request needs, shared by all of them.
 pub(crate) struct Shared {
@@ -36,18 +38,19 @@ pub(crate) struct Shared {
     pub in_flight: Semaphore,
     /// Stands in for the secret of an unknown or inactive integration (or one without a
     /// secret), so its refusal costs what a real integration's does: random, made at start.
-    pub dummy_secret: IntegrationSecret,
+    pub dummy_secret: WebhookSecrets,
     /// Verifier runs since start (see [`crate::App::verifier_runs`]).
     pub verifier_runs: Arc<AtomicU64>,
 }
 
 /// A random secret of the usual shape (64 characters used as typed) that no sender can know.
-pub(crate) fn dummy_secret() -> IntegrationSecret {
+pub(crate) fn dummy_secret() -> WebhookSecrets {
     let mut bytes = [0u8; 32];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
         .expect("the system random generator works");
-    IntegrationSecret::from_opened(SecretBytes::new(hex::encode(bytes)))
-        .expect("a non-empty secret")
+    let secret = IntegrationSecret::from_opened(SecretBytes::new(hex::encode(bytes)))
+        .expect("a non-empty secret");
+    WebhookSecrets::new(vec![secret])
 }
 
 /// What was accepted, for the metric labels.
@@ -146,7 +149,7 @@ async fn handle(
     let method = authenticate(shared, target.as_deref(), &presented, now.unix_timestamp())
         .map_err(IngestError::Unauthorized)?;
     let target = target.ok_or(IngestError::Unauthorized(Rejection::UnknownIntegration))?;
-    let auth = verify::for_vendor(target.vendor);
+    let auth = target.spec.webhook_auth();
 
     let delivery_id = auth.delivery_id(&presented);
     let event = event(&target, delivery_id, headers, &body, now);
@@ -238,30 +241,34 @@ fn authenticate(
     let tolerance = shared.settings.timestamp_tolerance;
     let mut decided = Err(Rejection::UnknownIntegration);
     for &vendor in Vendor::ALL {
-        let auth = verify::for_vendor(vendor);
+        let Ok(spec) = shared.targets.registry().spec(vendor) else {
+            continue;
+        };
+        let auth = spec.webhook_auth();
         shared.verifier_runs.fetch_add(1, Ordering::Relaxed);
         let Some(target) = target.filter(|t| t.vendor == vendor) else {
-            let outcome = auth.check(presented, Some(&shared.dummy_secret), now_unix, tolerance);
+            let outcome = auth.check(presented, &shared.dummy_secret, now_unix, tolerance);
             std::hint::black_box(outcome).ok();
             continue;
         };
         let allow_unsigned = target.allow_unsigned && shared.unsigned_permitted;
-        decided = match &target.secret {
-            Some(secret) => verify::authenticate(
-                auth,
-                presented,
-                Some(secret),
-                allow_unsigned,
-                now_unix,
-                tolerance,
-            ),
+        decided = if target.secrets.is_empty() {
             // Without a secret only an unsigned delivery may pass; presented credentials are
             // still checked (against the dummy) so this refusal costs the same as the others.
-            None => match auth.check(presented, Some(&shared.dummy_secret), now_unix, tolerance) {
+            match auth.check(presented, &shared.dummy_secret, now_unix, tolerance) {
                 Ok(None) if allow_unsigned => Ok(Method::Unsigned),
                 Ok(None) => Err(Rejection::MissingCredentials),
                 _ => Err(Rejection::NoSecret),
-            },
+            }
+        } else {
+            verify::authenticate(
+                auth,
+                presented,
+                &target.secrets,
+                allow_unsigned,
+                now_unix,
+                tolerance,
+            )
         };
     }
     decided

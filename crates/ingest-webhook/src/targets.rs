@@ -1,4 +1,5 @@
-//! Which integration a delivery is for, with its webhook secret opened, cached briefly so a busy
+//! Which integration a delivery is for, with its vendor's webhook scheme and every active webhook
+//! secret opened (the current one and those a rotation kept), cached briefly so a busy
 //! integration does not cost a PostgreSQL round trip and an AES-GCM open per request.
 //!
 //! Entries live for `ttl` (30 s by default): a rotated, removed or deactivated secret takes effect
@@ -10,12 +11,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lockstep_crypto::{Aad, Keyring, Purpose};
+use lockstep_connectors::webhook::{IntegrationSecret, WebhookSecrets};
+use lockstep_connectors::{Registry, VendorSpec};
+use lockstep_crypto::{Aad, Keyring, Purpose, Sealed};
 use lockstep_domain::{IntegrationId, TenantId, Vendor};
 use lockstep_store::{Store, StoreError};
 use parking_lot::Mutex;
-
-use crate::verify::IntegrationSecret;
 
 const MAX_ENTRIES: usize = 10_000;
 
@@ -23,28 +24,36 @@ const MAX_ENTRIES: usize = 10_000;
 type Entry = (Instant, Option<Arc<Target>>);
 
 /// A known, active integration ready to verify deliveries.
-#[derive(Debug)]
 pub struct Target {
     pub integration: IntegrationId,
     pub tenant: TenantId,
     pub vendor: Vendor,
     pub allow_unsigned: bool,
-    /// `None` when none is configured or it cannot be opened (then only unsigned deliveries
-    /// could pass, and only where allowed).
-    pub secret: Option<IntegrationSecret>,
+    /// Its vendor (whose scheme authenticates the deliveries).
+    pub spec: Arc<dyn VendorSpec>,
+    /// Every active secret; empty when none is configured or none can be opened (then only
+    /// unsigned deliveries could pass, and only where allowed).
+    pub secrets: WebhookSecrets,
 }
 
 pub struct Targets {
     store: Store,
+    registry: Registry,
     keyring: Arc<Keyring>,
     ttl: Duration,
     entries: Mutex<HashMap<IntegrationId, Entry>>,
 }
 
 impl Targets {
-    pub fn new(store: Store, keyring: Arc<Keyring>, ttl: Duration) -> Self {
+    /// The vendor specs deliveries are verified with.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn new(store: Store, registry: Registry, keyring: Arc<Keyring>, ttl: Duration) -> Self {
         Self {
             store,
+            registry,
             keyring,
             ttl,
             entries: Mutex::new(HashMap::new()),
@@ -84,23 +93,32 @@ impl Targets {
         if !row.active {
             return Ok(None);
         }
-        let secret = row.sealed_webhook_secret.as_ref().and_then(|sealed| {
-            let aad = Aad::new(row.tenant_id, row.id, Purpose::WebhookSecret);
-            match self.keyring.open(sealed, &aad) {
-                Ok(raw) => IntegrationSecret::from_opened(raw),
-                Err(err) => {
-                    tracing::error!(integration = %id, error = %err,
-                        "cannot open the integration's webhook secret; its signed deliveries will be refused");
-                    None
-                }
+        let Ok(spec) = self.registry.spec(row.vendor) else {
+            tracing::error!(integration = %id, vendor = %row.vendor, "no webhook scheme for the integration's vendor; its deliveries will be refused");
+            return Ok(None);
+        };
+        let aad = Aad::new(row.tenant_id, row.id, Purpose::WebhookSecret);
+        let open = |sealed: &Sealed| match self.keyring.open(sealed, &aad) {
+            Ok(raw) => IntegrationSecret::from_opened(raw),
+            Err(err) => {
+                tracing::error!(integration = %id, error = %err,
+                    "cannot open a webhook secret of the integration; deliveries signed with it will be refused");
+                None
             }
-        });
+        };
+        let secrets = row
+            .sealed_webhook_secret
+            .iter()
+            .chain(&row.previous_webhook_secrets)
+            .filter_map(open)
+            .collect();
         Ok(Some(Arc::new(Target {
             integration: row.id,
             tenant: row.tenant_id,
             vendor: row.vendor,
             allow_unsigned: row.allow_unsigned,
-            secret,
+            spec,
+            secrets: WebhookSecrets::new(secrets),
         })))
     }
 }

@@ -23,9 +23,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lockstep_bus::{Bus, StreamSettings};
+use lockstep_connectors::Credentials as ServiceNowCredentials;
 use lockstep_connectors::http::AllowList;
 use lockstep_connectors::servicenow::{
-    CredentialsHandle, InstanceUrl, ServiceNowClient, ServiceNowConfig, ServiceNowCredentials,
+    CredentialsHandle, InstanceUrl, ServiceNowClient, ServiceNowConfig,
 };
 use lockstep_connectors::{HttpConfig, HttpExecutor};
 use lockstep_crypto::{Keyring, SecretString};
@@ -34,7 +35,7 @@ use lockstep_itsm_sim::control::{ActOp, ActRequest};
 use lockstep_itsm_sim::servicenow::control::act_now;
 use lockstep_itsm_sim::{SimConfig, SimHandle, SimServer};
 use lockstep_poller::{CycleReport, Poller, PollerSettings};
-use lockstep_service_kit::vendor::{VendorClients, seal_credentials};
+use lockstep_service_kit::vendor::seal_credentials;
 use lockstep_store::{AuthKind, IntegrationSettings, NewIntegration, Store};
 use lockstep_testkit::{TestDb, TestNats};
 use serde_json::{Map, Value, json};
@@ -388,7 +389,11 @@ async fn run() {
     let poller = Poller::new(
         store.clone(),
         bus.clone(),
-        VendorClients::new(keyring.clone(), exec.clone()),
+        lockstep_connectors::Connectors::new(
+            lockstep_connectors::Registry::builtin(),
+            keyring.clone(),
+            exec.clone(),
+        ),
         settings,
         "bench",
     );

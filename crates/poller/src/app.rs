@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use lockstep_bus::{Bus, BusError, StreamSettings};
 use lockstep_connectors::HttpExecutor;
+use lockstep_connectors::{Connectors, Registry};
 use lockstep_crypto::Keyring;
 use lockstep_platform::health::Readiness;
 use lockstep_platform::{Shell, Shutdown};
 use lockstep_service_kit::server::{self, GrpcRoutes, Serving};
-use lockstep_service_kit::vendor::VendorClients;
 use lockstep_store::{Store, StoreError};
 use tokio::net::TcpListener;
 
@@ -77,13 +77,22 @@ pub struct App {
 impl App {
     /// Binds both listeners and makes sure the stream exists. Nothing runs until [`App::run`].
     pub async fn build(config: Config, deps: Deps) -> Result<Self, AppError> {
+        Self::build_with(config, deps, Registry::builtin()).await
+    }
+
+    /// [`App::build`] with the vendors of `registry` (a test registers a fake vendor there).
+    pub async fn build_with(
+        config: Config,
+        deps: Deps,
+        registry: Registry,
+    ) -> Result<Self, AppError> {
         config.poller.validate().map_err(AppError::Config)?;
         let serving = Serving::from_config(&config.grpc).map_err(AppError::Config)?;
         let reflection = config.grpc.reflection;
         deps.bus.ensure_stream(&StreamSettings::default()).await?;
         let owner = config.poller.replica_name();
-        let clients = VendorClients::new(deps.keyring, deps.http);
-        let poller = Poller::new(deps.store, deps.bus, clients, config.poller, owner);
+        let connectors = Connectors::new(registry, deps.keyring, deps.http);
+        let poller = Poller::new(deps.store, deps.bus, connectors, config.poller, owner);
         let (grpc_listener, grpc_addr) =
             server::bind(config.grpc.listen)
                 .await

@@ -26,15 +26,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use lockstep_bus::Bus;
+use lockstep_connectors::Connectors;
 use lockstep_domain::IntegrationId;
-use lockstep_service_kit::vendor::VendorClients;
 use lockstep_store::Store;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 pub use app::{App, AppError, Deps};
 pub use config::{Config, PollerSettings};
-pub use poll::{PollReport, PollSuccess, event_id};
+pub use poll::{PollFailure, PollReport, PollSuccess, event_id};
 pub use resync::ResyncError;
 pub use scheduler::CycleReport;
 
@@ -47,7 +47,7 @@ pub struct Poller {
 struct Inner {
     store: Store,
     bus: Bus,
-    clients: VendorClients,
+    connectors: Connectors,
     settings: PollerSettings,
     owner: String,
     /// When this replica last swept each integration's SLAs.
@@ -61,7 +61,7 @@ impl Poller {
     pub fn new(
         store: Store,
         bus: Bus,
-        clients: VendorClients,
+        connectors: Connectors,
         settings: PollerSettings,
         owner: impl Into<String>,
     ) -> Self {
@@ -69,7 +69,7 @@ impl Poller {
             inner: Arc::new(Inner {
                 store,
                 bus,
-                clients,
+                connectors,
                 settings,
                 owner: owner.into(),
                 sla_sweeps: Mutex::new(HashMap::new()),

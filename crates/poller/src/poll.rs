@@ -17,9 +17,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt, stream};
-use lockstep_connectors::ConnectorError;
-use lockstep_domain::{IntegrationId, ServiceNowTable, TenantId, TicketLinkId, TicketObservation};
+use lockstep_connectors::{ConnectorError, FeedBatch};
+use lockstep_domain::{IntegrationId, TenantId, TicketLinkId, TicketObservation, TicketTarget};
 use lockstep_proto::v1;
+use lockstep_service_kit::vendor;
 use lockstep_store::{ClaimedPoll, StoreError};
 use time::OffsetDateTime;
 use tracing::Instrument;
@@ -33,11 +34,11 @@ use crate::sla;
 pub const FIRST_POLL_LOOKBACK: Duration = Duration::from_secs(3600);
 
 /// What one poll did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PollReport {
     pub tenant: TenantId,
     pub integration: IntegrationId,
-    pub outcome: Result<PollSuccess, String>,
+    pub outcome: Result<PollSuccess, PollFailure>,
     pub took: Duration,
 }
 
@@ -58,41 +59,47 @@ pub struct PollSuccess {
     pub lease_lost: bool,
 }
 
-/// Why a poll failed, and how long the vendor asked us to wait.
-#[derive(Debug)]
-pub(crate) struct PollError {
-    pub message: String,
-    pub retry_after: Option<Duration>,
+/// Why a poll failed. The watermark stays where it was; the next attempt reads the same changes.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PollFailure {
+    /// The integration cannot be used as stored (inactive, credentials unreadable, ...).
+    #[error("{0}")]
+    Integration(ConnectorError),
+    /// A link names a table or project its vendor does not have (a corrupt row: it is reported
+    /// rather than skipped, so no ticket silently stops syncing).
+    #[error("a ticket link names {container:?}, which this integration cannot poll: {reason}")]
+    Container { container: String, reason: String },
+    #[error("vendor: {0}")]
+    Vendor(ConnectorError),
+    #[error("database: {0}")]
+    Database(String),
+    #[error("publishing observations: {0}")]
+    Publish(String),
+    #[error("the poll did not finish within {0:?} (slow vendor?)")]
+    Timeout(Duration),
+    #[error("recording the poll failed: {0}")]
+    Record(String),
 }
 
-impl From<ConnectorError> for PollError {
-    fn from(e: ConnectorError) -> Self {
-        let retry_after = match &e {
-            ConnectorError::RateLimited { retry_after, .. } => *retry_after,
+impl PollFailure {
+    /// How long the vendor asked us to wait, when it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            PollFailure::Vendor(e) => e.retry_after(),
             _ => None,
-        };
-        PollError {
-            message: format!("vendor: {e}"),
-            retry_after,
         }
     }
 }
 
-impl From<StoreError> for PollError {
+impl From<ConnectorError> for PollFailure {
+    fn from(e: ConnectorError) -> Self {
+        PollFailure::Vendor(e)
+    }
+}
+
+impl From<StoreError> for PollFailure {
     fn from(e: StoreError) -> Self {
-        PollError {
-            message: format!("database: {e}"),
-            retry_after: None,
-        }
-    }
-}
-
-impl PollError {
-    pub fn new(message: impl Into<String>) -> Self {
-        PollError {
-            message: message.into(),
-            retry_after: None,
-        }
+        PollFailure::Database(e.to_string())
     }
 }
 
@@ -119,7 +126,7 @@ pub fn event_id(integration: IntegrationId, obs: &TicketObservation) -> String {
 /// overlap`); with it, a poll re-reads at most two overlaps plus the interval. It assumes our
 /// clock is within one overlap of the vendor's (NTP).
 fn next_watermark(
-    batch: &lockstep_connectors::servicenow::FeedBatch,
+    batch: &FeedBatch,
     read_started: OffsetDateTime,
     overlap: Duration,
 ) -> OffsetDateTime {
@@ -176,10 +183,7 @@ impl Poller {
         let body = self.poll_body(&claimed).instrument(span);
         let result = match tokio::time::timeout(settings.poll_timeout, body).await {
             Ok(result) => result,
-            Err(_) => Err(PollError::new(format!(
-                "the poll did not finish within {:?} (slow vendor?)",
-                settings.poll_timeout
-            ))),
+            Err(_) => Err(PollFailure::Timeout(settings.poll_timeout)),
         };
         let now = OffsetDateTime::now_utc();
         let store = &self.inner.store;
@@ -200,7 +204,7 @@ impl Poller {
                         }
                         Ok(success)
                     }
-                    Err(e) => Err(format!("recording the poll failed: {e}")),
+                    Err(e) => Err(PollFailure::Record(e.to_string())),
                 }
             }
             Err(err) => {
@@ -209,18 +213,18 @@ impl Poller {
                     failures,
                     settings.backoff_base,
                     settings.backoff_max,
-                    err.retry_after,
+                    err.retry_after(),
                     rand::random::<f64>(),
                 );
-                tracing::warn!(%integration, failures, retry_in = ?delay, error = %err.message, "poll failed");
+                tracing::warn!(%integration, failures, retry_in = ?delay, error = %err, "poll failed");
                 if let Err(e) = store
                     .poll_state()
-                    .record_failure(tenant, integration, owner, &err.message, now + delay)
+                    .record_failure(tenant, integration, owner, &err.to_string(), now + delay)
                     .await
                 {
                     tracing::error!(%integration, error = %e, "recording a failed poll failed");
                 }
-                Err(err.message)
+                Err(err)
             }
         };
         let took = started.elapsed();
@@ -239,22 +243,30 @@ impl Poller {
         }
     }
 
-    async fn poll_body(&self, claimed: &ClaimedPoll) -> Result<PollSuccess, PollError> {
+    async fn poll_body(&self, claimed: &ClaimedPoll) -> Result<PollSuccess, PollFailure> {
         let rec = &claimed.integration;
         let (tenant, integration) = (rec.tenant_id, rec.id);
         let store = &self.inner.store;
-        let client = self
-            .inner
-            .clients
-            .servicenow(rec)
-            .map_err(|s| PollError::new(s.message().to_owned()))?;
-        let tables: Vec<ServiceNowTable> = store
+        let connectors = &self.inner.connectors;
+        let client = connectors
+            .connector(&vendor::access(rec))
+            .map_err(PollFailure::Integration)?;
+        let spec = connectors
+            .registry()
+            .spec(rec.vendor)
+            .map_err(PollFailure::Integration)?;
+        let tables: Vec<TicketTarget> = store
             .links()
             .active_containers(tenant, integration)
             .await?
             .iter()
-            .filter_map(|c| c.parse().ok())
-            .collect();
+            .map(|c| {
+                spec.parse_container(c).map_err(|e| PollFailure::Container {
+                    container: c.clone(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
         let mut success = PollSuccess {
             watermark: claimed.watermark,
             ..PollSuccess::default()
@@ -281,10 +293,14 @@ impl Poller {
             .await?;
         let mut changes = news(batch.observations.clone(), &live, read_started);
         success.tickets_changed = changes.len();
-        success.slas_updated +=
-            sla::refresh_changed(self, &client, tenant, integration, &mut changes).await;
+        if let Some(slas) = client.sla() {
+            success.slas_updated +=
+                sla::refresh_changed(self, slas, tenant, integration, &mut changes).await;
+        }
         self.publish(tenant, integration, &changes).await?;
-        success.slas_updated += sla::sweep_if_due(self, &client, tenant, integration).await;
+        if let Some(slas) = client.sla() {
+            success.slas_updated += sla::sweep_if_due(self, slas, tenant, integration).await;
+        }
         success.watermark = Some(next_watermark(&batch, read_started, overlap));
         Ok(success)
     }
@@ -296,7 +312,7 @@ impl Poller {
         tenant: TenantId,
         integration: IntegrationId,
         changes: &[(TicketObservation, TicketLinkId)],
-    ) -> Result<(), PollError> {
+    ) -> Result<(), PollFailure> {
         let bus = &self.inner.bus;
         let subject = bus.subjects().observed(tenant, integration);
         // Owned futures: each one holds its event, the subject and a bus handle.
@@ -317,7 +333,7 @@ impl Poller {
             .buffer_unordered(self.inner.settings.publish_concurrency)
             .try_for_each(|_| async { Ok(()) })
             .await
-            .map_err(|e| PollError::new(format!("publishing observations: {e}")))
+            .map_err(|e| PollFailure::Publish(e.to_string()))
     }
 }
 
@@ -328,9 +344,10 @@ mod tests {
     use lockstep_store::LiveVersion;
     use time::macros::datetime;
 
-    fn obs(sys_id: &str, secs: i64, seq: i64) -> TicketObservation {
+    fn obs(external_id: &str, secs: i64, seq: i64) -> TicketObservation {
         TicketObservation {
-            ticket: TicketRef::parse(Vendor::ServiceNow, "incident", sys_id, "INC0010001").unwrap(),
+            ticket: TicketRef::parse(Vendor::ServiceNow, "incident", external_id, "INC0010001")
+                .unwrap(),
             vendor_state: "2".into(),
             vendor_state_label: None,
             vendor_state_category: None,

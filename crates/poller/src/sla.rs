@@ -1,39 +1,38 @@
-//! SLA refresh (ServiceNow `task_sla`): due time and breached on the link.
+//! SLA refresh (for connectors with the SLA capability): due time and breached on the link.
 //!
 //! - Tickets that changed in a cycle have their SLAs read in that cycle, and the observation
 //!   published for them carries the SLA too.
 //! - Every open linked ticket (live link, finding not settled) is re-read once per
 //!   `sla_sweep_interval` per integration, so a due time moved on the vendor side without any
 //!   other change still arrives.
-//! - Between reads, a due time that passes marks the link breached locally: ServiceNow's own
-//!   breach flag lags (its SLA jobs run on a schedule), and the connector judges breach from the
+//! - Between reads, a due time that passes marks the link breached locally: a vendor's own
+//!   breach flag may lag (SLA jobs run on a schedule), and connectors judge breach from the
 //!   planned end time anyway.
 //!
-//! Reads go 40 tickets a request (the connector's batching of `task_sla`); writes are one
-//! statement per batch (`update_slas`), since a first cycle over a million links would otherwise
-//! spend its time on a statement per link.
+//! Reads are batched by the connector; writes are one statement per batch (`update_slas`), since
+//! a first cycle over a million links would otherwise spend its time on a statement per link.
 //!
-//! SLA reads never fail a poll (an account may lack read access to task_sla): failures are logged
-//! and counted in `lockstep_sla_refresh_errors_total`.
+//! SLA reads never fail a poll (an account may lack read access to the SLA records): failures are
+//! logged and counted in `lockstep_sla_refresh_errors_total`.
 
 use std::time::Instant;
 
-use lockstep_connectors::servicenow::ServiceNowClient;
+use lockstep_connectors::SlaSource;
 use lockstep_domain::{IntegrationId, TenantId, TicketLinkId, TicketObservation};
 use lockstep_store::LinkSla;
 use time::OffsetDateTime;
 
 use crate::{Poller, metrics};
 
-/// Open links per sweep step: one page of links read, their task_sla rows read (the connector
-/// asks for 40 tickets a request), and what changed written back in one statement.
+/// Open links per sweep step: one page of links read, their SLAs read (batched by the
+/// connector), and what changed written back in one statement.
 const SWEEP_PAGE: u32 = 200;
 
 /// Reads the SLAs of changed tickets, writes them on the links (one statement) and into the
 /// observations. Returns how many links changed.
 pub(crate) async fn refresh_changed(
     poller: &Poller,
-    client: &ServiceNowClient,
+    client: &dyn SlaSource,
     tenant: TenantId,
     integration: IntegrationId,
     changes: &mut [(TicketObservation, TicketLinkId)],
@@ -86,7 +85,7 @@ pub(crate) async fn refresh_changed(
 /// local breach marking and the breached gauge. Returns how many links were updated.
 pub(crate) async fn sweep_if_due(
     poller: &Poller,
-    client: &ServiceNowClient,
+    client: &dyn SlaSource,
     tenant: TenantId,
     integration: IntegrationId,
 ) -> usize {
@@ -126,7 +125,7 @@ pub(crate) async fn sweep_if_due(
 
 async fn sweep(
     poller: &Poller,
-    client: &ServiceNowClient,
+    client: &dyn SlaSource,
     tenant: TenantId,
     integration: IntegrationId,
 ) -> Result<usize, String> {

@@ -6,8 +6,8 @@
 //!   works against every service;
 //! - [`convert`]: store records → API messages, and the request parsing helpers;
 //! - [`ServiceDeps`]: PostgreSQL, JetStream and the keyring, connected from configuration;
-//! - [`vendor`]: sealing integration credentials, and vendor clients built from stored
-//!   integrations.
+//! - [`vendor`]: the vendor-neutral glue to the connector seam (`[vendor_http]`, credentials from
+//!   requests, stored integrations handed to `lockstep_connectors::Connectors`).
 
 pub mod auth;
 pub mod convert;

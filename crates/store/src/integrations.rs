@@ -16,6 +16,8 @@ use sqlx::types::Json;
 use sqlx::{FromRow, Row};
 use time::OffsetDateTime;
 
+mod webhook_secrets;
+
 use crate::conn::area_handle;
 use crate::error::{StoreError, StoreResult};
 use crate::row::{self, store_vocabulary};
@@ -143,6 +145,8 @@ pub struct WebhookTarget {
     pub vendor: Vendor,
     pub active: bool,
     pub sealed_webhook_secret: Option<Sealed>,
+    /// Secrets replaced by a rotation and still accepted, newest first.
+    pub previous_webhook_secrets: Vec<Sealed>,
     pub allow_unsigned: bool,
 }
 
@@ -258,7 +262,8 @@ impl Integrations<'_> {
         .ok_or_else(|| StoreError::not_found("integration", id))
     }
 
-    /// Sets or (with `None`) removes the webhook secret.
+    /// Sets or (with `None`) removes the webhook secret; either way no previous secret stays
+    /// accepted (rotation with overlap is [`Integrations::rotate_webhook_secret`]).
     pub async fn set_webhook_secret(
         mut self,
         tenant: TenantId,
@@ -267,7 +272,10 @@ impl Integrations<'_> {
     ) -> StoreResult<IntegrationRecord> {
         let mut c = self.conn.acquire().await?;
         sqlx::query_as::<_, IntegrationRecord>(concat!(
-            "UPDATE integrations SET sealed_webhook_secret = $3, updated_at = now()
+            "WITH forgotten AS (
+                 DELETE FROM previous_webhook_secrets WHERE tenant_id = $1 AND integration_id = $2
+             )
+             UPDATE integrations SET sealed_webhook_secret = $3, updated_at = now()
              WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL
              RETURNING ",
             integration_columns!()
@@ -313,7 +321,11 @@ impl Integrations<'_> {
     ) -> StoreResult<Option<WebhookTarget>> {
         let mut c = self.conn.acquire().await?;
         let row = sqlx::query(
-            "SELECT id, tenant_id, vendor, active, sealed_webhook_secret, settings
+            "SELECT id, tenant_id, vendor, active, sealed_webhook_secret, settings,
+                    ARRAY(SELECT p.sealed_secret FROM previous_webhook_secrets p
+                           WHERE p.tenant_id = integrations.tenant_id
+                             AND p.integration_id = integrations.id
+                           ORDER BY p.replaced_at DESC) AS previous
              FROM integrations WHERE id = $1 AND deleted_at IS NULL",
         )
         .bind(id.as_uuid())
@@ -321,12 +333,18 @@ impl Integrations<'_> {
         .await?;
         let Some(r) = row else { return Ok(None) };
         let settings: IntegrationSettings = row::json(&r, "settings")?;
+        let previous: Vec<Vec<u8>> = r.try_get("previous")?;
+        let previous_webhook_secrets = previous
+            .iter()
+            .map(|b| Sealed::from_bytes(b).map_err(|e| row::decode_error("previous", e)))
+            .collect::<Result<_, _>>()?;
         Ok(Some(WebhookTarget {
             id: row::id(&r, "id", IntegrationId::from_uuid)?,
             tenant_id: row::id(&r, "tenant_id", TenantId::from_uuid)?,
             vendor: row::vocab(&r, "vendor")?,
             active: r.try_get("active")?,
             sealed_webhook_secret: row::opt_sealed(&r, "sealed_webhook_secret")?,
+            previous_webhook_secrets,
             allow_unsigned: settings.allow_unsigned,
         }))
     }
@@ -348,6 +366,9 @@ impl Integrations<'_> {
                     AND l.state IN ('pending', 'live')
              ), unscheduled AS (
                  DELETE FROM poll_state p USING gone WHERE p.integration_id = gone.id
+             ), forgotten AS (
+                 DELETE FROM previous_webhook_secrets w USING gone
+                  WHERE w.tenant_id = gone.tenant_id AND w.integration_id = gone.id
              )
              SELECT id FROM gone",
         )

@@ -78,7 +78,7 @@ pub use presets::{PresetRecord, Presets};
 pub use resync::ResyncCooldowns;
 pub use tenants::{ApiTokenRecord, ApiTokens, Role, TenantRecord, Tenants, TokenIdentity};
 pub use tx::Tx;
-pub use workbench::{MAX_SEARCH_CHARS, Workbench, WorkbenchFilter, WorkbenchRow, deep_link};
+pub use workbench::{MAX_SEARCH_CHARS, Workbench, WorkbenchFilter, WorkbenchRow};
 
 /// The schema migrations, embedded at build time (`build.rs` rebuilds when the folder changes).
 pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");

@@ -11,7 +11,10 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-fn decode_error(col: &str, source: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+pub(crate) fn decode_error(
+    col: &str,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> sqlx::Error {
     sqlx::Error::ColumnDecode {
         index: col.to_owned(),
         source: Box::new(source),

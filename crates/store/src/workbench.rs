@@ -56,7 +56,11 @@ pub struct WorkbenchRow {
     pub ticket_key: TicketKey,
     /// The vendor's web page of the ticket: the URL stored at creation, else one built from the
     /// integration's base URL.
-    pub deep_link: String,
+    /// The ticket's URL as stored at creation (the connector's deep link), when there is one.
+    pub url: Option<String>,
+    /// The integration's base URL, from which the connector's spec builds the deep link of a
+    /// link without a stored URL.
+    pub base_url: String,
     pub vendor_state: Option<String>,
     pub sla_due_at: Option<OffsetDateTime>,
     pub sla_breached: bool,
@@ -85,10 +89,8 @@ impl<'r> FromRow<'r, PgRow> for WorkbenchRow {
         let external_id: ExternalId = row::parsed(r, "external_id", ExternalId::parse)?;
         let ticket_key = row::parsed(r, "ticket_key", |t| TicketKey::parse(vendor, t))?;
         let url: Option<String> = r.try_get("url")?;
+        let url = url.filter(|u| !u.trim().is_empty());
         let base_url: String = r.try_get("base_url")?;
-        let deep_link = url
-            .filter(|u| !u.trim().is_empty())
-            .unwrap_or_else(|| deep_link(&base_url, &target, &external_id, &ticket_key));
         Ok(WorkbenchRow {
             link_id: row::id(r, "link_id", TicketLinkId::from_uuid)?,
             finding_id: row::id(r, "finding_id", FindingId::from_uuid)?,
@@ -102,7 +104,8 @@ impl<'r> FromRow<'r, PgRow> for WorkbenchRow {
             target,
             external_id,
             ticket_key,
-            deep_link,
+            url,
+            base_url,
             vendor_state: r.try_get("vendor_state")?,
             sla_due_at: r.try_get("sla_due_at")?,
             sla_breached: r.try_get("sla_breached")?,
@@ -110,28 +113,6 @@ impl<'r> FromRow<'r, PgRow> for WorkbenchRow {
             last_sync_channel: row::opt_vocab(r, "last_sync_channel")?,
             linked_at: r.try_get("linked_at")?,
         })
-    }
-}
-
-/// The vendor's page of a ticket, from the instance or site URL.
-pub fn deep_link(
-    base_url: &str,
-    target: &TicketTarget,
-    external_id: &ExternalId,
-    key: &TicketKey,
-) -> String {
-    let base = base_url.trim_end_matches('/');
-    match target.vendor() {
-        Vendor::ServiceNow => format!(
-            "{base}/nav_to.do?uri=%2F{}.do%3Fsys_id%3D{}",
-            target.container(),
-            external_id.as_str()
-        ),
-        Vendor::Jira => format!("{base}/browse/{}", key.as_str()),
-        Vendor::ManageEngine => format!(
-            "{base}/WorkOrder.do?woMode=viewWO&woID={}",
-            external_id.as_str()
-        ),
     }
 }
 
@@ -257,17 +238,6 @@ mod tests {
         assert_eq!(
             contains_pattern(&"x".repeat(500)).len(),
             MAX_SEARCH_CHARS + 2
-        );
-    }
-
-    #[test]
-    fn deep_links_fall_back_per_vendor() {
-        let target = TicketTarget::parse(Vendor::ServiceNow, "incident").unwrap();
-        let id = ExternalId::parse("0123456789abcdef0123456789abcdef").unwrap();
-        let key = TicketKey::parse(Vendor::ServiceNow, "INC0010001").unwrap();
-        assert_eq!(
-            deep_link("https://acme.service-now.com/", &target, &id, &key),
-            "https://acme.service-now.com/nav_to.do?uri=%2Fincident.do%3Fsys_id%3D0123456789abcdef0123456789abcdef"
         );
     }
 }

@@ -9,6 +9,7 @@
 //! will never apply, however often it is redelivered, so the worker dead-letters it.
 
 use lockstep_bus::{Event, Subjects};
+use lockstep_connectors::Registry;
 use lockstep_domain::{IntegrationId, SyncChannel, TenantId, TicketObservation, Vendor};
 use lockstep_proto::v1;
 use prost::Message as _;
@@ -143,18 +144,14 @@ fn webhook(event: &v1::WebhookReceived) -> Result<Inbound, Unusable> {
         .as_ref()
         .and_then(lockstep_proto::from_timestamp)
         .unwrap_or_else(OffsetDateTime::now_utc);
-    let observation = match vendor {
-        Vendor::ServiceNow => {
-            lockstep_connectors::servicenow::parse_webhook(&event.body, received_at)
-                .map_err(|e| unusable(format!("ServiceNow webhook body: {e}")))?
-                .observation
-        }
-        other => {
-            return Err(unusable(format!(
-                "no webhook parser for {other} yet (it arrives with its connector)"
-            )));
-        }
-    };
+    // The vendor's one payload parser (the same the change feed's observations come from).
+    static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    let observation = REGISTRY
+        .get_or_init(Registry::builtin)
+        .spec(vendor)
+        .and_then(|spec| spec.parse_webhook(&event.body, received_at))
+        .map_err(|e| unusable(e.to_string()))?
+        .observation;
     Ok(Inbound {
         event_id: event.event_id.clone(),
         tenant,

@@ -62,7 +62,7 @@ async fn main() {
         .unwrap();
     let token = token.expose().to_owned();
     let id = IntegrationId::new();
-    let credentials = lockstep_connectors::servicenow::ServiceNowCredentials::Basic {
+    let credentials = lockstep_connectors::Credentials::Basic {
         username: "lockstep.integration".into(),
         password: lockstep_crypto::SecretString::new("lockstep.integration"),
     };

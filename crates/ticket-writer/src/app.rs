@@ -4,11 +4,11 @@
 use std::net::SocketAddr;
 
 use lockstep_bus::StreamSettings;
+use lockstep_connectors::{Connectors, Registry};
 use lockstep_platform::health::Readiness;
 use lockstep_platform::{Shell, Shutdown};
 use lockstep_service_kit::Authenticator;
 use lockstep_service_kit::server::{self, GrpcRoutes, Serving};
-use lockstep_service_kit::vendor::VendorClients;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -31,18 +31,23 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config, deps: Deps) -> Result<Self, Error> {
+        Self::build_with(config, deps, Registry::builtin()).await
+    }
+
+    /// [`App::build`] with the vendors of `registry` (a test registers a fake vendor there).
+    pub async fn build_with(config: Config, deps: Deps, registry: Registry) -> Result<Self, Error> {
         deps.bus.ensure_stream(&StreamSettings::default()).await?;
-        let vendors = VendorClients::new(deps.keyring, config.vendor_http.executor()?);
+        let connectors = Connectors::new(registry, deps.keyring, config.vendor_http.executor()?);
         let writer = Writer {
             store: deps.store.clone(),
             bus: deps.bus.clone(),
-            vendors: vendors.clone(),
+            connectors: connectors.clone(),
             pending_stale_after: config.writer.pending_stale_after,
         };
         let pusher = config.writer.push_enabled.then(|| Pusher {
             store: deps.store.clone(),
             bus: deps.bus.clone(),
-            vendors,
+            connectors,
             consumer: config.writer.push_consumer.clone(),
         });
         let routes = GrpcRoutes::new(config.grpc.reflection)?.add(crate::service::service(

@@ -1,25 +1,26 @@
 //! The outbound status push: `lockstep.finding.changed` (`FindingChanges` messages, each change
 //! handled in turn) → the linked tickets.
 //!
-//! A durable consumer (replicas share it) reads every tenant's finding changes. Changes caused by
-//! the vendor are acked and dropped: they are never echoed back. For any other origin, when the
-//! finding still has the status the event announces, each live ticket of the finding is moved
-//! by the integration's outbound rule for that status (ServiceNow: state, close code and close
-//! notes in one PATCH, plus a work note). A ticket already in the target state is left alone,
-//! and the observed answer is stored on the link, so a redelivered event changes nothing. An
-//! activity row records each push. Transient failures are retried (nak); events that can never
+//! A durable consumer (replicas share it) reads every tenant's finding changes. What is pushed is
+//! decided by the pure rules of `lockstep_domain::push`: changes caused by the vendor are never
+//! echoed back; a change is pushed only while the finding still has the status it announces; each
+//! live ticket of the finding is moved by the integration's outbound rule for that status, unless
+//! it is already in the target state. The move is ONE vendor request carrying the state and the
+//! note (`Connector::push`); its answer is stored on the link together with the activity row in
+//! ONE transaction, so a link never shows a push without its activity row or the reverse, and a
+//! redelivered event changes nothing. Transient failures are retried (nak); events that can never
 //! be applied are dead-lettered.
 
 use std::time::Duration;
 
 use lockstep_bus::{Bus, BusError, ConsumerSettings, Delivery};
-use lockstep_connectors::servicenow::StateChange;
-use lockstep_connectors::{ConnectorError, ErrorClass};
+use lockstep_connectors::{ConnectorError, Connectors, ErrorClass, OutboundChange};
+use lockstep_domain::push::{change_is_pushable, push_for_link};
 use lockstep_domain::transition::VendorSnapshot;
 use lockstep_domain::{ActivityKind, FindingId, SyncChannel, TenantId};
 use lockstep_platform::Shutdown;
 use lockstep_proto::v1 as pb;
-use lockstep_service_kit::vendor::VendorClients;
+use lockstep_service_kit::vendor;
 use lockstep_store::{NewActivity, Store, StoreError, TicketLinkRecord, TicketLinkState};
 
 /// Why an event was not acked.
@@ -55,7 +56,7 @@ fn transient(e: &ConnectorError) -> bool {
 pub struct Pusher {
     pub store: Store,
     pub bus: Bus,
-    pub vendors: VendorClients,
+    pub connectors: Connectors,
     pub consumer: String,
 }
 
@@ -136,7 +137,8 @@ impl Pusher {
 
     /// Applies one change. `Ok` means "done with it" (pushed, or nothing to push).
     pub async fn handle(&self, event: &pb::FindingChanged) -> Result<(), PushError> {
-        if event.origin == pb::ChangeOrigin::Vendor as i32 {
+        let from_vendor = event.origin == pb::ChangeOrigin::Vendor as i32;
+        if from_vendor {
             return Ok(());
         }
         let tenant =
@@ -148,7 +150,7 @@ impl Pusher {
             Err(StoreError::NotFound { .. }) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        if finding.status.as_str() != event.to_status {
+        if change_is_pushable(from_vendor, &event.to_status, finding.status).is_err() {
             // The finding moved on; the event for its newer status does the push.
             return Ok(());
         }
@@ -187,23 +189,14 @@ impl Pusher {
             .effective(&integration)
             .await?
             .rules;
-        let Ok(outbound) = rules.outbound(link.target.kind()) else {
+        let outbound = rules.outbound(link.target.kind()).ok();
+        let Ok(push) = push_for_link(finding, outbound, link.vendor_snapshot.as_ref()) else {
             return Ok(());
         };
-        let Some(push) = outbound.push_for(finding) else {
-            return Ok(());
-        };
-        if link
-            .vendor_snapshot
-            .as_ref()
-            .is_some_and(|s| s.state == push.state.as_str())
-        {
-            return Ok(());
-        }
         let Some(ticket) = link.ticket_ref() else {
             return Ok(());
         };
-        let client = match self.vendors.servicenow(&integration) {
+        let client = match vendor::connector(&self.connectors, &integration) {
             Ok(c) => c,
             Err(s) => {
                 self.note(
@@ -217,21 +210,20 @@ impl Pusher {
                 return Ok(());
             }
         };
-        let mut change = StateChange::from(&push);
-        change.work_note = Some(format!(
-            "Lockstep: finding {} is now {} (changed from {} via {}).",
-            finding.scanner_key, finding.status, event.from_status, event.channel
-        ));
-        match client.update_state(&ticket, &change).await {
+        let change = OutboundChange {
+            push,
+            note: Some(format!(
+                "Lockstep: finding {} is now {} (changed from {} via {}).",
+                finding.scanner_key, finding.status, event.from_status, event.channel
+            )),
+            priority: None,
+        };
+        match client.push(&ticket, &change).await {
             Ok(observation) => {
                 let snapshot = VendorSnapshot {
                     version: observation.version,
                     state: observation.vendor_state.clone(),
                 };
-                self.store
-                    .links()
-                    .apply_vendor_state(tenant, link.id, &snapshot, SyncChannel::Api)
-                    .await?;
                 let message = format!(
                     "Ticket {} moved to state {} because the finding is {}",
                     ticket.key(),
@@ -241,8 +233,18 @@ impl Pusher {
                         .unwrap_or(&observation.vendor_state),
                     finding.status
                 );
-                self.note(tenant, finding, ActivityKind::TicketUpdated, message, link)
-                    .await
+                let entry = activity(finding, ActivityKind::TicketUpdated, message, link);
+                let link_id = link.id;
+                self.store
+                    .in_tx(async |tx| -> Result<(), StoreError> {
+                        tx.links()
+                            .apply_vendor_state(tenant, link_id, &snapshot, SyncChannel::Api)
+                            .await?;
+                        tx.activity().append(tenant, &entry).await?;
+                        Ok(())
+                    })
+                    .await?;
+                Ok(())
             }
             Err(e) if transient(&e) => Err(PushError::Retry(e.to_string())),
             Err(e) => {
@@ -273,23 +275,30 @@ impl Pusher {
     ) -> Result<(), PushError> {
         self.store
             .activity()
-            .append(
-                tenant,
-                &NewActivity {
-                    finding_id: finding.id,
-                    channel: SyncChannel::Api,
-                    actor: "ticket-writer".into(),
-                    kind,
-                    from_status: None,
-                    to_status: None,
-                    message,
-                    details: serde_json::json!({
-                        "link_id": link.id.to_string(),
-                        "ticket_key": link.ticket_key.as_ref().map(|k| k.as_str().to_owned()),
-                    }),
-                },
-            )
+            .append(tenant, &activity(finding, kind, message, link))
             .await?;
         Ok(())
+    }
+}
+
+/// The activity row of a push to `link`.
+fn activity(
+    finding: &lockstep_domain::Finding,
+    kind: ActivityKind,
+    message: String,
+    link: &TicketLinkRecord,
+) -> NewActivity {
+    NewActivity {
+        finding_id: finding.id,
+        channel: SyncChannel::Api,
+        actor: "ticket-writer".into(),
+        kind,
+        from_status: None,
+        to_status: None,
+        message,
+        details: serde_json::json!({
+            "link_id": link.id.to_string(),
+            "ticket_key": link.ticket_key.as_ref().map(|k| k.as_str().to_owned()),
+        }),
     }
 }

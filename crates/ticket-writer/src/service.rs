@@ -51,7 +51,8 @@ impl TicketService for Tickets {
         let req = request.into_inner();
         let ids = finding_ids(&req.finding_ids)?;
         let store = &self.writer.store;
-        let plan = spec::resolve(store, caller.tenant, req.spec.as_ref(), &ids).await?;
+        let registry = self.writer.connectors.registry();
+        let plan = spec::resolve(store, registry, caller.tenant, req.spec.as_ref(), &ids).await?;
         let found = store
             .findings()
             .by_ids(caller.tenant, &ids)
@@ -99,8 +100,14 @@ impl TicketService for Tickets {
         caller.require(Access::Write, "creating tickets")?;
         let req = request.into_inner();
         let id = finding_id("finding_id", &req.finding_id)?;
-        let plan =
-            spec::resolve(&self.writer.store, caller.tenant, req.spec.as_ref(), &[id]).await?;
+        let plan = spec::resolve(
+            &self.writer.store,
+            self.writer.connectors.registry(),
+            caller.tenant,
+            req.spec.as_ref(),
+            &[id],
+        )
+        .await?;
         let mut results = self.writer.create(&caller, &plan, &[id]).await?;
         let result = results.remove(0);
         if let Some(status) = result_status(&result) {
@@ -118,8 +125,14 @@ impl TicketService for Tickets {
         let req = request.into_inner();
         // The cap is checked before anything is read or sent.
         let ids = finding_ids(&req.finding_ids)?;
-        let plan =
-            spec::resolve(&self.writer.store, caller.tenant, req.spec.as_ref(), &ids).await?;
+        let plan = spec::resolve(
+            &self.writer.store,
+            self.writer.connectors.registry(),
+            caller.tenant,
+            req.spec.as_ref(),
+            &ids,
+        )
+        .await?;
         let results = self.writer.create(&caller, &plan, &ids).await?;
         let count =
             |o: pb::TicketOutcome| results.iter().filter(|r| r.outcome == o as i32).count() as i32;

@@ -3,10 +3,10 @@
 //! one place a ticket's content is decided, used unchanged by previews and creation, so a
 //! preview can never disagree with what is then created.
 
-use lockstep_connectors::servicenow::NewTicket;
+use lockstep_connectors::{Registry, TicketCreate};
 use lockstep_domain::{
-    FieldSource, FieldValues, Finding, FindingSelection, MappingRules, ServiceNowTable, TenantId,
-    TicketDraft, TicketMode, TicketRequest, TicketTarget, Vendor,
+    FieldSource, FieldValues, Finding, FindingSelection, MappingRules, TenantId, TicketDraft,
+    TicketMode, TicketRequest, TicketTarget,
 };
 use lockstep_proto::v1 as pb;
 use lockstep_service_kit::convert::{self, integration_id};
@@ -42,6 +42,7 @@ fn source_name(source: FieldSource) -> &'static str {
 /// names another tenant's integration or preset is NOT_FOUND.
 pub async fn resolve(
     store: &Store,
+    registry: &Registry,
     tenant: TenantId,
     spec: Option<&pb::TicketSpec>,
     findings: &[lockstep_domain::FindingId],
@@ -54,18 +55,21 @@ pub async fn resolve(
         .get(tenant, id)
         .await
         .map_err(status::from_store)?;
-    if integration.vendor != Vendor::ServiceNow {
-        return Err(Status::failed_precondition(format!(
-            "integration {} is a {} integration; only ServiceNow tickets can be created yet",
-            integration.name, integration.vendor
-        )));
-    }
+    let vendor = registry
+        .spec(integration.vendor)
+        .map_err(|e| status::from_connector(&e))?;
     let table = match spec.table.trim() {
         "" => integration
             .settings
             .default_table_or_project
             .clone()
-            .unwrap_or_else(|| ServiceNowTable::Incident.as_str().to_owned()),
+            .or_else(|| vendor.default_container().map(str::to_owned))
+            .ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "spec.table is required: integration {} has no default table or project",
+                    integration.name
+                ))
+            })?,
         other => other.to_ascii_lowercase(),
     };
     let target = TicketTarget::parse(integration.vendor, &table).map_err(status::from_domain)?;
@@ -149,14 +153,6 @@ async fn find_preset(
 }
 
 impl Plan {
-    pub fn table(&self) -> ServiceNowTable {
-        match self.target {
-            TicketTarget::ServiceNow(table) => table,
-            // `resolve` only accepts ServiceNow integrations.
-            _ => ServiceNowTable::Incident,
-        }
-    }
-
     pub fn draft(&self, finding: &Finding) -> Result<TicketDraft, Status> {
         TicketDraft::build(
             finding,
@@ -206,42 +202,16 @@ impl Plan {
         rows
     }
 
-    /// The ServiceNow ticket for a draft: the draft's fields, plus reporter, mode and labels.
-    pub fn new_ticket(&self, draft: &TicketDraft, finding: &Finding) -> Result<NewTicket, Status> {
-        let mut ticket = NewTicket::from_draft(draft).map_err(|e| status::from_connector(&e))?;
-        ticket.correlation_display = format!("Lockstep {}", finding.scanner_key);
-        ticket.caller = self.reporter.clone();
-        match &self.mode {
-            TicketMode::Standalone => {}
-            TicketMode::Subtask { parent } => {
-                let field = match self.table() {
-                    ServiceNowTable::Incident => "parent_incident",
-                    ServiceNowTable::ChangeRequest => "parent",
-                };
-                ticket
-                    .extra
-                    .insert(field.into(), parent.as_str().to_owned());
-            }
-            TicketMode::Link { related } => {
-                if self.table() == ServiceNowTable::Incident && related.as_str().starts_with("CHG")
-                {
-                    ticket
-                        .extra
-                        .insert("rfc".into(), related.as_str().to_owned());
-                }
-                ticket.extra.insert(
-                    "work_notes".into(),
-                    format!("Related ticket: {related} (linked by Lockstep)"),
-                );
-            }
+    /// The vendor-neutral create request of a draft: the draft, plus reporter, mode and labels
+    /// (the connector decides how its vendor carries them).
+    pub fn ticket_create(&self, draft: TicketDraft, finding: &Finding) -> TicketCreate {
+        TicketCreate {
+            draft,
+            finding_id: finding.id,
+            reference_label: format!("Lockstep {}", finding.scanner_key),
+            reporter: self.reporter.clone(),
+            mode: self.mode.clone(),
+            labels: self.labels.clone(),
         }
-        if !self.labels.is_empty() {
-            ticket.description = format!(
-                "{}\n\nLabels: {}",
-                ticket.description,
-                self.labels.join(", ")
-            );
-        }
-        Ok(ticket)
     }
 }

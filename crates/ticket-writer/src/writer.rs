@@ -3,10 +3,11 @@
 //! 1. Pre-flight: a pending link is inserted per finding; the database refuses a second pending
 //!    or live link for the finding on the integration (`AlreadyLinked`). A live one is returned
 //!    as it is (ALREADY_LINKED).
-//! 2. The vendor call (the Batch API for several tickets). A definitive refusal marks the link
+//! 2. The vendor call (`Connector::create_many`: one result per ticket; a vendor's bulk API when
+//!    it has one). A definitive refusal marks the link
 //!    failed (the finding is free again); an ambiguous failure (timeout, lost answer) leaves it
 //!    pending, since the ticket may exist.
-//! 3. Write-back in one transaction: link live (key, sys_id, URL, first state) + activity row;
+//! 3. Write-back in one transaction: link live (key, external id, URL, first state) + activity row;
 //!    then `lockstep.ticket.created` and the finding→ticket metric.
 //! 4. Repair: a request that meets a pending link looks the ticket up by correlation id and
 //!    writes it back. Only a pending link older than `pending_stale_after`, claimed atomically,
@@ -17,13 +18,16 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use lockstep_bus::Bus;
-use lockstep_connectors::servicenow::{CreatedTicket, NewTicket, ServiceNowClient};
-use lockstep_connectors::{ConnectorError, ErrorClass};
+use std::sync::Arc;
+
+use lockstep_connectors::{
+    Connector, ConnectorError, Connectors, CreatedTicket, ErrorClass, TicketCreate,
+};
 use lockstep_domain::transition::VendorSnapshot;
 use lockstep_domain::{ActivityKind, FindingId, SyncChannel};
 use lockstep_proto::v1 as pb;
 use lockstep_service_kit::convert::{self, ts};
-use lockstep_service_kit::vendor::VendorClients;
+use lockstep_service_kit::vendor;
 use lockstep_service_kit::{Caller, status};
 use lockstep_store::{FindingRecord, LiveTicket, NewActivity, Store, StoreError, TicketLinkRecord};
 use time::OffsetDateTime;
@@ -37,14 +41,14 @@ pub const FINDING_TO_TICKET_SECONDS: &str = "lockstep_finding_to_ticket_seconds"
 pub struct Writer {
     pub store: Store,
     pub bus: Bus,
-    pub vendors: VendorClients,
+    pub connectors: Connectors,
     pub pending_stale_after: Duration,
 }
 
 /// One finding's way through a request.
 struct Item {
     finding: FindingRecord,
-    ticket: NewTicket,
+    ticket: TicketCreate,
     link: TicketLinkRecord,
 }
 
@@ -55,6 +59,7 @@ fn failed(finding: FindingId, status: &Status) -> pb::TicketResult {
         link: None,
         error_code: status::code_name(status.code()).to_owned(),
         error_message: status.message().to_owned(),
+        error: error_code(status.code()) as i32,
     }
 }
 
@@ -83,7 +88,7 @@ impl Writer {
         plan: &Plan,
         ids: &[FindingId],
     ) -> Result<Vec<pb::TicketResult>, Status> {
-        let client = self.vendors.servicenow(&plan.integration)?;
+        let client = vendor::connector(&self.connectors, &plan.integration)?;
         let found = self
             .store
             .findings()
@@ -102,10 +107,7 @@ impl Writer {
                 continue;
             };
             let domain = finding.to_finding();
-            match plan
-                .draft(&domain)
-                .and_then(|d| plan.new_ticket(&d, &domain))
-            {
+            match plan.draft(&domain).map(|d| plan.ticket_create(d, &domain)) {
                 Ok(ticket) => prepared.push((i, finding, ticket)),
                 Err(s) => results[i] = Some(failed(*id, &s)),
             }
@@ -160,15 +162,13 @@ impl Writer {
                 Err(e) => results[i] = Some(failed(finding.id, &status::from_store(e))),
             }
         }
-        // The vendor calls: one Batch API run for the fresh items.
-        let outcomes: Vec<Result<CreatedTicket, ConnectorError>> = match fresh.len() {
-            0 => Vec::new(),
-            1 => vec![client.create_ticket(&fresh[0].1.ticket).await],
-            _ => {
-                let tickets: Vec<NewTicket> =
-                    fresh.iter().map(|(_, item)| item.ticket.clone()).collect();
-                client.create_tickets(&tickets).await.results
-            }
+        // The vendor calls: one bulk run for the fresh items.
+        let outcomes: Vec<Result<CreatedTicket, ConnectorError>> = if fresh.is_empty() {
+            Vec::new()
+        } else {
+            let tickets: Vec<TicketCreate> =
+                fresh.iter().map(|(_, item)| item.ticket.clone()).collect();
+            client.create_many(&tickets).await
         };
         let written: Vec<_> = futures::stream::iter(fresh.into_iter().zip(outcomes))
             .map(|((i, item), outcome)| async move {
@@ -238,11 +238,11 @@ impl Writer {
         &self,
         caller: &Caller,
         plan: &Plan,
-        client: &ServiceNowClient,
+        client: &Arc<dyn Connector>,
         item: &Item,
     ) -> pb::TicketResult {
         let found = match client
-            .find_by_correlation(plan.table(), item.finding.id)
+            .find_by_correlation(&plan.target, item.finding.id)
             .await
         {
             Ok(found) => found,
@@ -251,10 +251,7 @@ impl Writer {
         if let Some(observation) = found {
             tracing::info!(finding = %item.finding.id, ticket = %observation.ticket, "pending link repaired by correlation id");
             let created = CreatedTicket {
-                url: client.record_url(
-                    observation.ticket.target().container(),
-                    observation.ticket.external_id().as_str(),
-                ),
+                url: client.deep_link(&observation.ticket),
                 ticket: observation.ticket.clone(),
                 observation,
                 recovered: true,
@@ -269,7 +266,7 @@ impl Writer {
             .await
         {
             Ok(true) => {
-                let outcome = client.find_or_create_ticket(&item.ticket).await;
+                let outcome = client.find_or_create(&item.ticket).await;
                 self.settle(caller, plan, item, outcome).await
             }
             Ok(false) => failed(
@@ -370,22 +367,51 @@ impl Writer {
     }
 }
 
+/// The typed code of a failed result: `TicketErrorCode` is numbered like the gRPC codes.
+fn error_code(code: Code) -> pb::TicketErrorCode {
+    pb::TicketErrorCode::try_from(code as i32).unwrap_or(pb::TicketErrorCode::Internal)
+}
+
 /// The status of a single-finding result (CreateTicket answers failures as errors).
 pub fn result_status(result: &pb::TicketResult) -> Option<Status> {
     if result.outcome != pb::TicketOutcome::Failed as i32 {
         return None;
     }
-    let code = match result.error_code.as_str() {
-        "NOT_FOUND" => Code::NotFound,
-        "INVALID_ARGUMENT" => Code::InvalidArgument,
-        "FAILED_PRECONDITION" => Code::FailedPrecondition,
-        "RESOURCE_EXHAUSTED" => Code::ResourceExhausted,
-        "DEADLINE_EXCEEDED" => Code::DeadlineExceeded,
-        "ABORTED" => Code::Aborted,
-        "UNAVAILABLE" => Code::Unavailable,
-        "PERMISSION_DENIED" => Code::PermissionDenied,
-        "UNAUTHENTICATED" => Code::Unauthenticated,
-        _ => Code::Internal,
+    let code = match Code::from_i32(result.error) {
+        Code::Ok => Code::Internal,
+        code => code,
     };
     Some(Status::new(code, result.error_message.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_error_codes_round_trip_every_failure_code() {
+        for code in [
+            Code::NotFound,
+            Code::InvalidArgument,
+            Code::FailedPrecondition,
+            Code::ResourceExhausted,
+            Code::DeadlineExceeded,
+            Code::Aborted,
+            Code::Unavailable,
+            Code::PermissionDenied,
+            Code::Unauthenticated,
+            Code::Internal,
+        ] {
+            let result = failed(FindingId::new(), &Status::new(code, "m"));
+            assert_eq!(result.error_code, status::code_name(code));
+            assert_eq!(
+                pb::TicketErrorCode::try_from(result.error)
+                    .unwrap()
+                    .as_str_name()
+                    .strip_prefix("TICKET_ERROR_CODE_"),
+                Some(status::code_name(code))
+            );
+            assert_eq!(result_status(&result).unwrap().code(), code);
+        }
+    }
 }

@@ -6,8 +6,10 @@
 //! store's keyset cursor plus a fingerprint of the filter, so a token replayed with another
 //! filter is refused rather than silently skipping rows.
 //!
-//! Registered in the api's server with `.add(crate::workbench::service(store))`.
+//! Registered in the api's server with `.add(crate::workbench::service(store, registry))`.
 
+use lockstep_connectors::Registry;
+use lockstep_domain::TicketRef;
 use lockstep_domain::{FindingStatus, Severity};
 use lockstep_proto::to_timestamp;
 use lockstep_proto::v1 as pb;
@@ -25,13 +27,37 @@ pub const DEFAULT_PAGE_SIZE: u32 = 50;
 
 pub struct WorkbenchApi {
     store: Store,
+    registry: Registry,
     auth: Authenticator,
 }
 
 /// The service, ready for `GrpcRoutes::add`.
-pub fn service(store: Store) -> WorkbenchServiceServer<WorkbenchApi> {
+pub fn service(store: Store, registry: Registry) -> WorkbenchServiceServer<WorkbenchApi> {
     let auth = Authenticator::new(store.clone());
-    WorkbenchServiceServer::new(WorkbenchApi { store, auth })
+    WorkbenchServiceServer::new(WorkbenchApi {
+        store,
+        registry,
+        auth,
+    })
+}
+
+/// The row's deep link: the URL stored at creation, else the one its vendor's spec builds.
+fn deep_link(r: &WorkbenchRow, registry: &Registry) -> String {
+    if let Some(url) = &r.url {
+        return url.clone();
+    }
+    let ticket = TicketRef::parse(
+        r.vendor(),
+        r.target.container(),
+        r.external_id.as_str(),
+        r.ticket_key.as_str(),
+    );
+    registry
+        .spec(r.vendor())
+        .ok()
+        .zip(ticket.ok())
+        .and_then(|(spec, ticket)| spec.deep_link(&r.base_url, &ticket))
+        .unwrap_or_default()
 }
 
 fn vocab_list<T>(field: &str, values: &[String]) -> Result<Vec<T>, Status>
@@ -113,7 +139,7 @@ pub fn decode_token(filter: &WorkbenchFilter, token: &str) -> Result<Option<Curs
     Cursor::decode(cursor).map(Some).map_err(|_| invalid())
 }
 
-pub fn row(r: &WorkbenchRow) -> pb::LinkedTicket {
+pub fn row(r: &WorkbenchRow, registry: &Registry) -> pb::LinkedTicket {
     pb::LinkedTicket {
         link_id: r.link_id.to_string(),
         finding_id: r.finding_id.to_string(),
@@ -128,7 +154,7 @@ pub fn row(r: &WorkbenchRow) -> pb::LinkedTicket {
         table_or_project: r.target.container().to_owned(),
         external_id: r.external_id.as_str().to_owned(),
         ticket_key: r.ticket_key.as_str().to_owned(),
-        deep_link: r.deep_link.clone(),
+        deep_link: deep_link(r, registry),
         vendor_state: r.vendor_state.clone().unwrap_or_default(),
         sla_due_at: r.sla_due_at.map(to_timestamp),
         sla_breached: r.sla_breached,
@@ -166,7 +192,7 @@ impl WorkbenchService for WorkbenchApi {
             .await
             .map_err(status::from_store)?;
         Ok(Response::new(pb::ListLinkedTicketsResponse {
-            rows: got.items.iter().map(row).collect(),
+            rows: got.items.iter().map(|r| row(r, &self.registry)).collect(),
             next_page_token: got
                 .next
                 .map(|c| encode_token(&filter, &c))

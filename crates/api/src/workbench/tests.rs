@@ -126,8 +126,10 @@ async fn lists_filter_and_page_within_the_callers_tenant() {
     }
     let theirs = integration(store, other, "theirs").await;
     linked(store, other, theirs, 999, Severity::Critical).await;
+    let registry = lockstep_connectors::Registry::builtin();
     let api = WorkbenchApi {
         store: store.clone(),
+        registry: registry.clone(),
         auth: Authenticator::new(store.clone()),
     };
     let viewer = token(store, tenant, Role::Viewer).await;
@@ -150,10 +152,21 @@ async fn lists_filter_and_page_within_the_callers_tenant() {
         for r in &page.rows {
             assert!(seen.insert(r.link_id.clone()), "row twice");
             assert_eq!(r.integration_id, sn.to_string());
-            assert!(
-                r.deep_link
-                    .starts_with("https://acme.service-now.com/nav_to.do")
-            );
+            // Links without a stored URL get the one deep link their connector's spec builds.
+            let ticket = lockstep_domain::TicketRef::parse(
+                Vendor::ServiceNow,
+                &r.table_or_project,
+                &r.external_id,
+                &r.ticket_key,
+            )
+            .unwrap();
+            let expected = registry
+                .spec(Vendor::ServiceNow)
+                .unwrap()
+                .deep_link("https://acme.service-now.com", &ticket)
+                .unwrap();
+            assert!(expected.starts_with("https://acme.service-now.com/"));
+            assert_eq!(r.deep_link, expected);
             assert_eq!(r.last_sync_channel, "api");
         }
         if page.next_page_token.is_empty() {

@@ -362,3 +362,97 @@ async fn presets_are_created_read_updated_and_deleted() {
         .into_inner();
     assert!(list.presets.is_empty());
 }
+
+#[tokio::test]
+async fn a_webhook_secret_rotates_with_overlap_until_the_old_one_is_retired() {
+    use lockstep_crypto::{Aad, Purpose};
+
+    let env = Env::start().await;
+    let created = env.integration(&env.a.admin, "sn-rotation").await;
+    let id = lockstep_domain::IntegrationId::parse(&created.id).unwrap();
+    let rotate = |token: &str, secret: &str| {
+        req(
+            token,
+            pb::RotateWebhookSecretRequest {
+                id: created.id.clone(),
+                webhook_secret: secret.into(),
+            },
+        )
+    };
+    assert_eq!(
+        code(
+            env.integrations()
+                .rotate_webhook_secret(rotate(&env.a.analyst, "x"))
+                .await
+        ),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        code(
+            env.integrations()
+                .rotate_webhook_secret(rotate(&env.a.admin, " "))
+                .await
+        ),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(
+            env.integrations()
+                .rotate_webhook_secret(rotate(&env.b.admin, "x"))
+                .await
+        ),
+        Code::NotFound,
+        "another tenant's integration does not exist for b"
+    );
+    // Twice: the first secret and the second are both kept while the third is current.
+    for secret in ["first-secret", "second-secret", "third-secret"] {
+        env.integrations()
+            .rotate_webhook_secret(rotate(&env.a.admin, secret))
+            .await
+            .unwrap();
+    }
+    let opened = |sealed: &lockstep_crypto::Sealed| {
+        let aad = Aad::new(env.a.id, id, Purpose::WebhookSecret);
+        let raw = crate::support::keyring().open(sealed, &aad).unwrap();
+        String::from_utf8(raw.expose().to_vec()).unwrap()
+    };
+    let target = env
+        .store()
+        .integrations()
+        .find_for_webhook_delivery(id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        opened(target.sealed_webhook_secret.as_ref().unwrap()),
+        "third-secret"
+    );
+    let previous: Vec<String> = target.previous_webhook_secrets.iter().map(opened).collect();
+    assert_eq!(previous, ["second-secret", "first-secret"], "newest first");
+
+    let retired = env
+        .integrations()
+        .retire_webhook_secrets(req(
+            &env.a.admin,
+            pb::RetireWebhookSecretsRequest {
+                id: created.id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((retired.retired, retired.previous_secrets), (2, 0));
+    assert!(retired.integration.unwrap().webhook_secret_set);
+    let target = env
+        .store()
+        .integrations()
+        .find_for_webhook_delivery(id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(target.previous_webhook_secrets.is_empty());
+    assert_eq!(
+        opened(target.sealed_webhook_secret.as_ref().unwrap()),
+        "third-secret"
+    );
+}

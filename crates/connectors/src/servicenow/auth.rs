@@ -16,106 +16,14 @@ use lockstep_crypto::SecretString;
 use lockstep_domain::IntegrationId;
 use parking_lot::RwLock;
 
+pub use crate::credentials::{AuthKind, Credentials as ServiceNowCredentials};
+
 use super::oauth::CachedToken;
 use super::url::InstanceUrl;
 use crate::error::{AuthFailure, ConnectorError, Result};
 use crate::http::HttpExecutor;
 
 pub const API_KEY_HEADER: &str = "x-sn-apikey";
-
-/// What an integration authenticates with.
-#[derive(Debug, Clone)]
-pub enum ServiceNowCredentials {
-    Basic {
-        username: String,
-        password: SecretString,
-    },
-    /// Resource-owner password grant; the refresh token it returns renews the access token.
-    OAuthPassword {
-        client_id: String,
-        client_secret: SecretString,
-        username: String,
-        password: SecretString,
-    },
-    /// Client credentials grant (Washington DC and later, behind an instance property).
-    OAuthClientCredentials {
-        client_id: String,
-        client_secret: SecretString,
-    },
-    ApiKey {
-        key: SecretString,
-    },
-}
-
-/// The kind of credentials, without the secrets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthKind {
-    Basic,
-    OAuthPassword,
-    OAuthClientCredentials,
-    ApiKey,
-}
-
-impl ServiceNowCredentials {
-    pub fn kind(&self) -> AuthKind {
-        match self {
-            Self::Basic { .. } => AuthKind::Basic,
-            Self::OAuthPassword { .. } => AuthKind::OAuthPassword,
-            Self::OAuthClientCredentials { .. } => AuthKind::OAuthClientCredentials,
-            Self::ApiKey { .. } => AuthKind::ApiKey,
-        }
-    }
-
-    fn validate(&self) -> Result<()> {
-        let missing = |what: &str| Err(ConnectorError::config(format!("the {what} is empty")));
-        match self {
-            Self::Basic { username, password } => {
-                if username.trim().is_empty() {
-                    return missing("user name");
-                }
-                if password.is_empty() {
-                    return missing("password");
-                }
-            }
-            Self::OAuthPassword {
-                client_id,
-                client_secret,
-                username,
-                password,
-            } => {
-                if client_id.trim().is_empty() {
-                    return missing("OAuth client id");
-                }
-                if client_secret.is_empty() {
-                    return missing("OAuth client secret");
-                }
-                if username.trim().is_empty() {
-                    return missing("user name");
-                }
-                if password.is_empty() {
-                    return missing("password");
-                }
-            }
-            Self::OAuthClientCredentials {
-                client_id,
-                client_secret,
-            } => {
-                if client_id.trim().is_empty() {
-                    return missing("OAuth client id");
-                }
-                if client_secret.is_empty() {
-                    return missing("OAuth client secret");
-                }
-            }
-            Self::ApiKey { key } => {
-                if key.expose().trim().is_empty() {
-                    return missing("API key");
-                }
-            }
-        }
-        Ok(())
-    }
-}
 
 /// A shared, swappable credentials cell. Clones share the cell.
 #[derive(Clone, Debug)]

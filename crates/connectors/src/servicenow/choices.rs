@@ -26,12 +26,7 @@ pub const CHOICE_ELEMENTS: &[&str] = &["impact", "urgency", "category", "state",
 /// Tickets sampled by the display-value fallback.
 const SAMPLE_SIZE: usize = 500;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub sequence: Option<i64>,
-}
+pub use crate::connector::Choice;
 
 /// Where the choices came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

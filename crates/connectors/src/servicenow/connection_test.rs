@@ -46,6 +46,22 @@ pub enum Problem {
     DestinationRefused,
 }
 
+impl Problem {
+    /// The stable troubleshooting class in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthenticationFailed => "authentication_failed",
+            Self::InsufficientPermissions => "insufficient_permissions",
+            Self::WrongUrl => "wrong_url",
+            Self::TokenExpiredOrRevoked => "token_expired_or_revoked",
+            Self::ApiKeyPluginMissing => "api_key_plugin_missing",
+            Self::TableMissing => "table_missing",
+            Self::InstanceUnavailable => "instance_unavailable",
+            Self::DestinationRefused => "destination_refused",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckId {
     Reachable,
@@ -59,6 +75,20 @@ pub enum CheckId {
 }
 
 impl CheckId {
+    /// The stable id in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reachable => "reachable",
+            Self::Authenticated => "authenticated",
+            Self::IncidentRead => "incident_read",
+            Self::IncidentWrite => "incident_write",
+            Self::ChangeRequestRead => "change_request_read",
+            Self::ChangeRequestWrite => "change_request_write",
+            Self::SysChoiceRead => "sys_choice_read",
+            Self::TaskSlaRead => "task_sla_read",
+        }
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Self::Reachable => "Instance reachable",
@@ -73,15 +103,7 @@ impl CheckId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckStatus {
-    Pass,
-    /// Works, but only partly verified or with a limitation the detail names.
-    Warn,
-    Fail,
-    /// Not run because an earlier check failed.
-    Skipped,
-}
+pub use crate::connector::CheckStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
@@ -170,6 +192,27 @@ impl ConnectionReport {
             }
         }
         out
+    }
+}
+
+impl From<&ConnectionReport> for crate::connector::ConnectionReport {
+    fn from(report: &ConnectionReport) -> Self {
+        Self {
+            instance: report.instance.clone(),
+            user_name: report.user_name.clone(),
+            checks: report
+                .checks
+                .iter()
+                .map(|c| crate::connector::CheckReport {
+                    id: c.id.as_str(),
+                    title: c.title(),
+                    status: c.status,
+                    detail: c.detail.clone(),
+                    problem: c.problem.map(Problem::as_str),
+                    remedy: c.remedy.clone(),
+                })
+                .collect(),
+        }
     }
 }
 

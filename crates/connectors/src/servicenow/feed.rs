@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use lockstep_domain::{ServiceNowTable, TicketObservation};
+use lockstep_domain::ServiceNowTable;
 use time::OffsetDateTime;
 
 use super::client::ServiceNowClient;
@@ -19,23 +19,8 @@ use super::list::ListQuery;
 use super::record::{
     OBSERVED_FIELDS, SnRecord, format_sn_datetime, observation_from_record, parse_sn_datetime,
 };
+pub use crate::connector::FeedBatch;
 use crate::error::Result;
-
-/// What one feed run found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FeedBatch {
-    /// Ordered by table, then `sys_updated_on`, then `sys_id`.
-    pub observations: Vec<TicketObservation>,
-    /// The watermark to store for the next run: the newest `sys_updated_on` read, or, when the
-    /// record cap cut a table short, the last second read completely (the rest is read next
-    /// time). Never earlier than the watermark passed in.
-    pub next_watermark: OffsetDateTime,
-    /// False when the record cap cut the run short; run again soon.
-    pub complete: bool,
-    /// Records that could not be parsed (logged with the reason), skipped.
-    pub skipped: usize,
-    pub pages: u32,
-}
 
 /// The encoded query of the feed for one table.
 pub fn feed_query(since: OffsetDateTime) -> String {

@@ -6,7 +6,9 @@
 //! - [`record`]: [`SnRecord`] and the one parser to [`lockstep_domain::TicketObservation`].
 //! - [`writes`], [`bulk`]: tickets created, found, moved, noted; bulk creation via the Batch API.
 //! - [`feed`]: the change feed the poller runs.
-//! - [`webhook`]: inbound webhook verification and parsing.
+//! - [`webhook`]: the inbound webhook payload parser (verification is [`crate::webhook`]).
+//! - [`connector`]: [`ServiceNowSpec`] and the [`crate::Connector`] implementation.
+//! - [`mapping`]: mapping rules checked against the instance's choice lists.
 //! - [`sla`], [`choices`]: task_sla due times and breaches; valid choice values.
 //! - [`connection_test`]: the structured connection and permission test.
 
@@ -15,8 +17,10 @@ pub mod bulk;
 pub mod choices;
 pub mod client;
 pub mod connection_test;
+pub mod connector;
 pub mod feed;
 mod list;
+pub mod mapping;
 mod oauth;
 pub mod record;
 pub mod sla;
@@ -29,9 +33,10 @@ pub use bulk::BulkOutcome;
 pub use choices::{Choice, ChoiceSource, InstanceChoices};
 pub use client::{ServiceNowClient, ServiceNowConfig};
 pub use connection_test::{Check, CheckId, CheckStatus, ConnectionReport, Problem};
+pub use connector::ServiceNowSpec;
 pub use feed::FeedBatch;
 pub use record::{SnField, SnRecord, observation_from_record};
 pub use sla::{SlaRecord, SlaStage, TicketSla};
 pub use url::InstanceUrl;
-pub use webhook::{Verification, WebhookEvent, WebhookVerifier, parse_webhook};
+pub use webhook::{WebhookEvent, parse_webhook};
 pub use writes::{CreatedTicket, NewTicket, StateChange};

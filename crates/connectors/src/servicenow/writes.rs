@@ -19,6 +19,7 @@ use url::Url;
 
 use super::client::{ServiceNowClient, SnCall};
 use super::record::{OBSERVED_FIELDS, SnRecord, observation_from_record};
+pub use crate::connector::CreatedTicket;
 use crate::error::{ConnectorError, Result};
 
 /// ServiceNow's `short_description` and `description` lengths (base dictionary).
@@ -174,17 +175,6 @@ pub fn cut(text: &str, max: usize) -> String {
     out
 }
 
-/// A ticket that exists now, with what ServiceNow answered.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CreatedTicket {
-    pub ticket: TicketRef,
-    pub observation: TicketObservation,
-    /// The record in ServiceNow's UI.
-    pub url: Url,
-    /// True when the create's answer was lost and the ticket was found by correlation id.
-    pub recovered: bool,
-}
-
 /// A state change: the `state` value plus, for resolving or closing, close code and notes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateChange {
@@ -228,9 +218,7 @@ pub(crate) fn observed_params(call: SnCall) -> SnCall {
 impl ServiceNowClient {
     /// The ServiceNow UI address of a record.
     pub fn record_url(&self, table: &str, sys_id: &str) -> Url {
-        let mut url = self.instance().join(&format!("{table}.do"));
-        url.query_pairs_mut().append_pair("sys_id", sys_id);
-        url
+        super::connector::record_url(self.instance(), table, sys_id)
     }
 
     /// Creates the ticket. If the answer is lost, looks the correlation id up before giving up.

@@ -6,6 +6,7 @@ pub mod defaults;
 mod document;
 pub mod inbound;
 pub mod outbound;
+pub mod rows;
 
 use serde::{Deserialize, Serialize};
 

@@ -5,10 +5,11 @@
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
+use lockstep_connectors::Registry;
+use lockstep_connectors::webhook::{self as verify, IntegrationSecret, Presented, WebhookSecrets};
 use lockstep_crypto::SecretBytes;
 use lockstep_crypto::webhook::{WebhookSecret, hub_signature, sign};
 use lockstep_domain::Vendor;
-use lockstep_ingest_webhook::verify::{self, IntegrationSecret, Presented};
 use proptest::prelude::*;
 
 const TOLERANCE: Duration = Duration::from_secs(300);
@@ -21,8 +22,10 @@ fn cases() -> u32 {
         .unwrap_or(256)
 }
 
-fn secret() -> IntegrationSecret {
-    IntegrationSecret::from_opened(SecretBytes::new(b"fuzz-secret".to_vec())).unwrap()
+fn secrets() -> WebhookSecrets {
+    WebhookSecrets::new(vec![
+        IntegrationSecret::from_opened(SecretBytes::new(b"fuzz-secret".to_vec())).unwrap(),
+    ])
 }
 
 const NAMES: &[&str] = &[
@@ -46,14 +49,15 @@ fn headers(pairs: &[(usize, Vec<u8>)]) -> HeaderMap {
 }
 
 fn accepted(vendor: Vendor, headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> bool {
-    let auth = verify::for_vendor(vendor);
+    let spec = Registry::builtin().spec(vendor).unwrap();
+    let auth = spec.webhook_auth();
     let presented = Presented {
         headers,
         query,
         body,
     };
     let _ = auth.delivery_id(&presented);
-    verify::authenticate(auth, &presented, Some(&secret()), false, NOW, TOLERANCE).is_ok()
+    verify::authenticate(auth, &presented, &secrets(), false, NOW, TOLERANCE).is_ok()
 }
 
 fn standard(id: &str, ts: i64, body: &[u8]) -> HeaderMap {

@@ -5,6 +5,7 @@ mod fuzz;
 use lockstep_testkit::nats_server;
 mod receive;
 mod resilience;
+mod rotation;
 mod slow;
 mod support;
 mod timing;

@@ -44,7 +44,7 @@ fn result_of(report: PollReport) -> pb::IntegrationResyncResult {
             out.tickets_read = u32::try_from(s.tickets_read).unwrap_or(u32::MAX);
             out.watermark = s.watermark.and_then(ts);
         }
-        Err(e) => out.error = e,
+        Err(e) => out.error = e.to_string(),
     }
     out
 }

@@ -46,7 +46,7 @@ async fn a_vendor_answering_429_backs_off_while_the_others_are_polled_on_time() 
     let bad_first = pb.poll_now(env.tenant, bad.id).await.unwrap();
     let err = bad_first.outcome.unwrap_err();
     assert!(
-        err.contains("429") || err.to_ascii_lowercase().contains("rate"),
+        err.to_string().contains("429") || err.to_string().to_ascii_lowercase().contains("rate"),
         "{err}"
     );
     assert!(
@@ -119,7 +119,7 @@ async fn a_slow_vendor_times_out_without_holding_the_others() {
         started.elapsed()
     );
     let err = cycle.reports[0].outcome.as_ref().unwrap_err();
-    assert!(err.contains("did not finish"), "{err}");
+    assert!(err.to_string().contains("did not finish"), "{err}");
     let state = env
         .store()
         .poll_state()

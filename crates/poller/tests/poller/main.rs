@@ -2,6 +2,7 @@
 //! emulator (one of each per test).
 
 mod cycle;
+mod fake_vendor;
 mod faults;
 mod replicas;
 mod reset;

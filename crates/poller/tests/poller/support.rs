@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lockstep_bus::{Bus, ConsumerSettings, StreamSettings};
+use lockstep_connectors::Credentials as ServiceNowCredentials;
 use lockstep_connectors::http::AllowList;
 use lockstep_connectors::servicenow::{
     CredentialsHandle, InstanceUrl, NewTicket, ServiceNowClient, ServiceNowConfig,
-    ServiceNowCredentials,
 };
 use lockstep_connectors::{HttpConfig, HttpExecutor, RetryPolicy};
 use lockstep_crypto::{Keyring, SecretString};
@@ -23,7 +23,7 @@ use lockstep_domain::{
 use lockstep_itsm_sim::{SimConfig, SimHandle, SimServer};
 use lockstep_poller::{Poller, PollerSettings};
 use lockstep_proto::v1;
-use lockstep_service_kit::vendor::{VendorClients, seal_credentials};
+use lockstep_service_kit::vendor::seal_credentials;
 use lockstep_store::{
     AuthKind, IntegrationRecord, IntegrationSettings, LiveTicket, NewFinding, NewIntegration,
     Store, TicketLinkRecord,
@@ -91,7 +91,11 @@ impl Env {
         Poller::new(
             self.store().clone(),
             self.bus.clone(),
-            VendorClients::new(self.keyring.clone(), sim.exec.clone()),
+            lockstep_connectors::Connectors::new(
+                lockstep_connectors::Registry::builtin(),
+                self.keyring.clone(),
+                sim.exec.clone(),
+            ),
             settings,
             owner,
         )

@@ -6,7 +6,6 @@ use std::time::Duration;
 use lockstep_bus::Bus;
 use lockstep_connectors::servicenow::record::format_sn_datetime;
 use lockstep_poller::Poller;
-use lockstep_service_kit::vendor::VendorClients;
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -141,7 +140,11 @@ async fn the_watermark_stays_when_publishing_fails() {
     let poller = Poller::new(
         env.store().clone(),
         broken,
-        VendorClients::new(env.keyring.clone(), sim.exec.clone()),
+        lockstep_connectors::Connectors::new(
+            lockstep_connectors::Registry::builtin(),
+            env.keyring.clone(),
+            sim.exec.clone(),
+        ),
         fast_settings(),
         "r",
     );
@@ -164,7 +167,7 @@ async fn the_watermark_stays_when_publishing_fails() {
         .unwrap();
     let cycle = poller.run_due_once().await.unwrap();
     let err = cycle.reports[0].outcome.as_ref().unwrap_err();
-    assert!(err.contains("publishing"), "{err}");
+    assert!(err.to_string().contains("publishing"), "{err}");
     let after = env
         .store()
         .poll_state()

@@ -266,13 +266,14 @@ async fn filters_combine_with_and_and_values_with_or() {
     assert_eq!(row.last_sync_channel, Some(SyncChannel::Api));
     assert!(row.last_synced_at.is_some());
     assert_eq!(row.integration_name, "sn-1");
+    // No URL stored for this link: the row carries what the vendor's spec builds the deep link
+    // from (the api does it, with the connector's one shape).
+    assert_eq!(row.url, None);
     assert_eq!(
-        row.deep_link,
-        format!(
-            "https://acme.service-now.com/nav_to.do?uri=%2Fincident.do%3Fsys_id%3D{:032x}",
-            1
-        )
+        row.base_url.trim_end_matches('/'),
+        "https://acme.service-now.com"
     );
+    assert_eq!(row.external_id.as_str(), format!("{:032x}", 1));
 }
 
 #[tokio::test]

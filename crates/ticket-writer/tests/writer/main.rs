@@ -5,5 +5,6 @@ mod support;
 
 mod crash;
 mod create;
+mod fake_vendor;
 mod push;
 mod tenants;

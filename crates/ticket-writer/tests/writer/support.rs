@@ -106,6 +106,18 @@ impl Env {
     }
 
     pub async fn start_with(tune: impl FnOnce(&mut lockstep_ticket_writer::Config)) -> Self {
+        Self::start_full(tune, lockstep_connectors::Registry::builtin()).await
+    }
+
+    /// api and ticket-writer with the vendors of `registry` (a fake vendor in a test).
+    pub async fn start_with_registry(registry: lockstep_connectors::Registry) -> Self {
+        Self::start_full(|_| {}, registry).await
+    }
+
+    async fn start_full(
+        tune: impl FnOnce(&mut lockstep_ticket_writer::Config),
+        registry: lockstep_connectors::Registry,
+    ) -> Self {
         lockstep_platform::install_crypto_provider();
         let db = TestDb::new().await;
         let nats = TestNats::new().await;
@@ -136,7 +148,7 @@ impl Env {
             bus: bus.clone(),
             keyring: keyring(),
         };
-        let api = lockstep_api::App::build(api_config, api_deps)
+        let api = lockstep_api::App::build_with(api_config, api_deps, registry.clone())
             .await
             .unwrap();
         let api_addr = api.local_addr();
@@ -154,7 +166,7 @@ impl Env {
             bus: bus.clone(),
             keyring: keyring(),
         };
-        let writer = lockstep_ticket_writer::App::build(config, deps)
+        let writer = lockstep_ticket_writer::App::build_with(config, deps, registry)
             .await
             .unwrap();
         let writer_addr = writer.local_addr();

@@ -1,17 +1,18 @@
-//! Webhook authentication, per vendor, behind one small trait. Everything here runs BEFORE the
-//! body is parsed: a delivery whose credentials do not check out is refused without its content
-//! being looked at.
+//! The one webhook verifier: authentication schemes behind one small trait ([`WebhookAuth`]),
+//! one shared policy ([`authenticate`]). Everything here runs BEFORE the body is parsed: a
+//! delivery whose credentials do not check out is refused without its content being looked at.
 //!
-//! Each vendor says only what differs: which credentials its deliveries may carry and where its
-//! delivery id is. The policy around it (unsigned deliveries, the answer to every failure) is in
-//! [`authenticate`], shared by all.
+//! A scheme says only what differs: which credentials a delivery may carry and where its delivery
+//! id is. Each vendor's [`crate::VendorSpec`] names its scheme. An integration may have SEVERAL
+//! active secrets ([`WebhookSecrets`]): during a rotation deliveries signed with the old and the
+//! new secret both pass, until the old one is retired.
 //!
-//! | vendor | signature | token |
+//! | scheme | signature | token |
 //! |---|---|---|
-//! | ServiceNow, ServiceDesk Plus | Standard Webhooks (`webhook-id`, `webhook-timestamp` within the tolerance, `webhook-signature: v1,<base64 HMAC>`) | `x-lockstep-token` header |
-//! | Jira | `X-Hub-Signature: sha256=<hex HMAC of the body>` | `?token=` |
+//! | [`StandardWebhooksAuth`] | Standard Webhooks (`webhook-id`, `webhook-timestamp` within the tolerance, `webhook-signature: v1,<base64 HMAC>`) | `x-lockstep-token` header |
+//! | [`HubSignatureAuth`] | `X-Hub-Signature: sha256=<hex HMAC of the body>` | `?token=` |
 
-mod jira;
+mod hub;
 mod standard;
 
 use std::time::Duration;
@@ -19,10 +20,20 @@ use std::time::Duration;
 use http::HeaderMap;
 use lockstep_crypto::webhook::WebhookSecret;
 use lockstep_crypto::{SecretBytes, constant_time_eq};
-use lockstep_domain::Vendor;
 
-pub use jira::JiraAuth;
-pub use standard::StandardWebhooksAuth;
+pub use hub::HubSignatureAuth;
+pub use standard::{StandardWebhooksAuth, TOKEN_HEADER};
+
+/// A verified delivery, parsed by its vendor's [`crate::VendorSpec::parse_webhook`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookEvent {
+    /// The same for redeliveries of one change.
+    pub event_id: String,
+    /// `insert`, `update`, ... as the vendor names it.
+    pub event_type: Option<String>,
+    pub correlation_id: Option<String>,
+    pub observation: lockstep_domain::TicketObservation,
+}
 
 /// What a delivery presents, as received.
 #[derive(Debug, Clone, Copy)]
@@ -39,8 +50,8 @@ impl<'a> Presented<'a> {
     }
 }
 
-/// An integration's opened webhook secret: one shared value used both as the HMAC key and as the
-/// token, so an admin configures one secret per integration whatever the vendor sends.
+/// One opened (decrypted) webhook secret: one value used both as the HMAC key and as the token,
+/// so an admin configures the same kind of secret whatever the vendor sends.
 #[derive(Clone)]
 pub struct IntegrationSecret {
     raw: SecretBytes,
@@ -71,6 +82,47 @@ impl IntegrationSecret {
 impl std::fmt::Debug for IntegrationSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("IntegrationSecret([redacted])")
+    }
+}
+
+/// Every active secret of an integration, newest first. Empty when none is configured (or none
+/// could be opened); then only unsigned deliveries can pass, and only where allowed.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookSecrets(Vec<IntegrationSecret>);
+
+impl WebhookSecrets {
+    pub fn new(secrets: Vec<IntegrationSecret>) -> Self {
+        Self(secrets)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The HMAC keys of every secret (a signature made with any of them verifies).
+    pub fn hmac_keys(&self) -> Vec<WebhookSecret> {
+        self.0.iter().map(|s| s.hmac.clone()).collect()
+    }
+
+    /// Whether a presented token equals any secret. Every secret is compared (constant-time
+    /// each), so the time taken does not tell which one matched.
+    pub fn token_matches(&self, presented: &[u8]) -> bool {
+        self.0
+            .iter()
+            .fold(false, |hit, s| s.token_matches(presented) | hit)
+    }
+
+    /// `Err(NoSecret)` when there is none to check presented credentials with.
+    pub(crate) fn require(&self) -> Result<&Self, Rejection> {
+        if self.0.is_empty() {
+            Err(Rejection::NoSecret)
+        } else {
+            Ok(self)
+        }
     }
 }
 
@@ -124,16 +176,14 @@ impl Rejection {
     }
 }
 
-/// One vendor's way of authenticating deliveries.
-pub trait VendorAuth: Send + Sync {
-    fn vendor(&self) -> Vendor;
-
+/// One scheme of authenticating deliveries.
+pub trait WebhookAuth: Send + Sync {
     /// Checks the credentials the delivery carries: `Ok(None)` when it carries none, `Ok(Some)`
     /// when they are valid, `Err` when they are present but wrong. Comparisons are constant-time.
     fn check(
         &self,
         delivery: &Presented<'_>,
-        secret: Option<&IntegrationSecret>,
+        secrets: &WebhookSecrets,
         now_unix: i64,
         tolerance: Duration,
     ) -> Result<Option<Method>, Rejection>;
@@ -142,29 +192,17 @@ pub trait VendorAuth: Send + Sync {
     fn delivery_id(&self, delivery: &Presented<'_>) -> Option<String>;
 }
 
-/// The verifier of `vendor`.
-pub fn for_vendor(vendor: Vendor) -> &'static dyn VendorAuth {
-    static SERVICENOW: StandardWebhooksAuth = StandardWebhooksAuth::new(Vendor::ServiceNow);
-    static SDP: StandardWebhooksAuth = StandardWebhooksAuth::new(Vendor::ManageEngine);
-    static JIRA: JiraAuth = JiraAuth;
-    match vendor {
-        Vendor::ServiceNow => &SERVICENOW,
-        Vendor::ManageEngine => &SDP,
-        Vendor::Jira => &JIRA,
-    }
-}
-
 /// The shared policy: valid credentials pass; missing ones pass only when `allow_unsigned`
 /// (the caller has already folded production mode into it); anything else is refused.
 pub fn authenticate(
-    auth: &dyn VendorAuth,
+    auth: &dyn WebhookAuth,
     delivery: &Presented<'_>,
-    secret: Option<&IntegrationSecret>,
+    secrets: &WebhookSecrets,
     allow_unsigned: bool,
     now_unix: i64,
     tolerance: Duration,
 ) -> Result<Method, Rejection> {
-    match auth.check(delivery, secret, now_unix, tolerance)? {
+    match auth.check(delivery, secrets, now_unix, tolerance)? {
         Some(method) => Ok(method),
         None if allow_unsigned => Ok(Method::Unsigned),
         None => Err(Rejection::MissingCredentials),

@@ -1,0 +1,51 @@
+//! [`VendorSpec`]: what a vendor is without a client. Webhook authentication, the one payload
+//! parser (webhooks and the change feed produce the same [`lockstep_domain::TicketObservation`]),
+//! base URL normalisation, container parsing, the deep-link shape, and the factory of its
+//! [`Connector`]. One static value per vendor, listed in [`crate::registry`].
+
+use std::sync::Arc;
+
+use lockstep_domain::{IntegrationId, TicketRef, TicketTarget, Vendor};
+use time::OffsetDateTime;
+
+use crate::connector::Connector;
+use crate::credentials::Credentials;
+use crate::error::Result;
+use crate::http::HttpExecutor;
+use crate::webhook::{WebhookAuth, WebhookEvent};
+
+/// What a connector is built from.
+#[derive(Debug, Clone)]
+pub struct ConnectorSetup {
+    pub integration: IntegrationId,
+    /// As stored (already normalised by [`VendorSpec::normalize_base_url`]).
+    pub base_url: String,
+    pub credentials: Credentials,
+    pub exec: HttpExecutor,
+}
+
+pub trait VendorSpec: Send + Sync {
+    fn vendor(&self) -> Vendor;
+
+    /// How its webhook deliveries are authenticated.
+    fn webhook_auth(&self) -> &dyn WebhookAuth;
+
+    /// Parses a verified delivery's body.
+    fn parse_webhook(&self, body: &[u8], received_at: OffsetDateTime) -> Result<WebhookEvent>;
+
+    /// The base URL to store for `input`, or why it cannot work.
+    fn normalize_base_url(&self, input: &str) -> Result<String>;
+
+    /// A table, project or request template named by an admin or stored on a link.
+    fn parse_container(&self, input: &str) -> Result<TicketTarget>;
+
+    /// The container tickets go to when neither the request nor the integration names one.
+    fn default_container(&self) -> Option<&'static str>;
+
+    /// The deep link to a ticket of an instance at `base_url` (the same one its connector's
+    /// [`Connector::deep_link`] gives).
+    fn deep_link(&self, base_url: &str, ticket: &TicketRef) -> Option<String>;
+
+    /// A connector for one integration.
+    fn connect(&self, setup: ConnectorSetup) -> Result<Arc<dyn Connector>>;
+}
