@@ -49,9 +49,10 @@ function startServices() {
     LOCKSTEP_NATS__URL: NATS_URL,
     LOCKSTEP_NATS__SUBJECT_PREFIX: prefix,
     LOCKSTEP_MASTER_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-    LOCKSTEP_GRPC__LISTEN: '127.0.0.1:0',
-    LOCKSTEP_HTTP__LISTEN: '127.0.0.1:0',
-    LOCKSTEP_ADMIN__LISTEN: '127.0.0.1:0',
+    LOCKSTEP_UP__API__LISTEN: '127.0.0.1:0',
+    LOCKSTEP_UP__API__ADMIN: '127.0.0.1:0',
+    LOCKSTEP_UP__INGEST_WEBHOOK__LISTEN: '127.0.0.1:0',
+    LOCKSTEP_UP__INGEST_WEBHOOK__ADMIN: '127.0.0.1:0',
     // The integration's instance URL is a loopback address nobody listens on (nothing is polled or
     // called in this test); the api refuses loopback vendors unless allowed.
     LOCKSTEP_VENDOR_HTTP__ALLOW_PRIVATE_NETWORKS: '["127.0.0.1/32"]',
