@@ -1,47 +1,5 @@
 #!/usr/bin/env bash
-# Runs the pysnc conformance suite against itsm-sim over HTTPS.
-# Creates <workspace>/.venv/pysnc when missing, builds and starts the itsm-sim binary with TLS on a
-# free port, reads its URL from its first stdout line, runs pytest, and stops the emulator again
-# however pytest ends. Extra arguments go to pytest.
+# Runs the pysnc conformance suite against itsm-sim over HTTPS (see ../conformance/run-suite.sh).
 set -euo pipefail
-
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-workspace="$(cd "$here/../../.." && pwd)"
-venv="$workspace/.venv/pysnc"
-
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-if ! "$venv/bin/python" -m pip show --quiet pysnc pytest >/dev/null 2>&1; then
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-fi
-
-(cd "$workspace" && cargo build --quiet -p lockstep-itsm-sim --bin itsm-sim)
-bin="${CARGO_TARGET_DIR:-$workspace/target}/debug/itsm-sim"
-
-tmp="$(mktemp -d)"
-"$bin" --tls --listen 127.0.0.1:0 --ca-out "$tmp/ca.pem" >"$tmp/stdout" 2>"$tmp/stderr" &
-sim_pid=$!
-cleanup() {
-    kill "$sim_pid" 2>/dev/null || true
-    wait "$sim_pid" 2>/dev/null || true
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-url=""
-for _ in $(seq 1 200); do
-    url="$(head -n 1 "$tmp/stdout" 2>/dev/null | sed -n 's/^itsm-sim listening on //p')"
-    [ -n "$url" ] && break
-    if ! kill -0 "$sim_pid" 2>/dev/null; then break; fi
-    sleep 0.05
-done
-if [ -z "$url" ]; then
-    echo "itsm-sim did not start:" >&2
-    cat "$tmp/stderr" >&2
-    exit 1
-fi
-
-cd "$here"
-ITSM_SIM_URL="$url" ITSM_SIM_CA="$tmp/ca.pem" REQUESTS_CA_BUNDLE="$tmp/ca.pem" \
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
+exec "$here/../conformance/run-suite.sh" "$here" pysnc pysnc "$@"

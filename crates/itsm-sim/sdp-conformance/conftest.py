@@ -5,11 +5,10 @@ Written from shared/reference/jira-sdp-api.md Part B, not from the emulator's co
 `Zoho-oauthtoken` on Cloud), the envelopes and the status codes are the vendor's. Only the seeded
 names below (portals, keys, OAuth client) are the emulator's, as documented in its README.
 
-ITSM_SIM_URL is the emulator's https base URL, ITSM_SIM_CA the CA certificate it generated.
+sim_url, ca_path, control and the reset before every test come from ../conformance/sim_fixtures.py.
 Every test starts from a freshly reset instance.
 """
 import json
-import os
 
 import pytest
 import requests
@@ -24,42 +23,6 @@ CLIENT_ID = "1000.LOCKSTEPSDP"
 CLIENT_SECRET = "lockstep-sdp-secret"
 REFRESH_TOKEN = "1000.refresh.lockstep"
 SECURITY_TEMPLATE = "Security Finding"
-
-
-@pytest.fixture(scope="session")
-def sim_url():
-    url = os.environ.get("ITSM_SIM_URL")
-    if not url:
-        pytest.fail("ITSM_SIM_URL is not set: run crates/itsm-sim/sdp-conformance/run.sh")
-    return url
-
-
-@pytest.fixture(scope="session")
-def ca_path():
-    path = os.environ.get("ITSM_SIM_CA")
-    if not path or not os.path.exists(path):
-        pytest.fail("ITSM_SIM_CA does not name the emulator's CA certificate")
-    return path
-
-
-@pytest.fixture
-def control(sim_url, ca_path):
-    """A requests session for the emulator's control API (/_sim/...)."""
-    session = requests.Session()
-    session.verify = ca_path
-
-    def call(method, path, **kwargs):
-        r = session.request(method, sim_url + path, **kwargs)
-        r.raise_for_status()
-        return r.json() if r.content else None
-
-    return call
-
-
-@pytest.fixture(autouse=True)
-def fresh_instance(control):
-    control("POST", "/_sim/reset")
-    yield
 
 
 class Sdp:
