@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use lockstep_bus::{Bus, ConsumerSettings, StreamSettings};
+use lockstep_connectors::Registry;
 use lockstep_platform::health::Readiness;
 use lockstep_platform::{Shell, Shutdown};
 use lockstep_store::Store;
@@ -34,6 +35,16 @@ pub struct App {
 impl App {
     /// Ensures the stream and binds the durable consumer (shared with every other replica).
     pub async fn build(config: Config, deps: Deps) -> Result<Self, ApplierError> {
+        Self::build_with(config, deps, Registry::builtin()).await
+    }
+
+    /// [`App::build`] with the vendors of `registry` parsing webhook bodies (a test registers a
+    /// fake vendor there).
+    pub async fn build_with(
+        config: Config,
+        deps: Deps,
+        registry: Registry,
+    ) -> Result<Self, ApplierError> {
         let readiness = Readiness::new();
         let ready = readiness.register("consumer");
         deps.bus.ensure_stream(&StreamSettings::default()).await?;
@@ -57,6 +68,7 @@ impl App {
                 store: deps.store.clone(),
                 bus: deps.bus.clone(),
                 consumer,
+                registry: registry.clone(),
                 settings: settings.clone(),
             });
         }

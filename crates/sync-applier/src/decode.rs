@@ -47,8 +47,10 @@ pub struct Rejected {
 }
 
 /// Decodes the message published on `subject` with the `Lockstep-Event` header `kind`, into its
-/// parts in order. `Err` means the message as a whole is unusable.
+/// parts in order; webhook bodies are parsed by `registry`'s vendors. `Err` means the message as
+/// a whole is unusable.
 pub fn decode(
+    registry: &Registry,
     subjects: &Subjects,
     subject: &str,
     kind: Option<&str>,
@@ -60,11 +62,11 @@ pub fn decode(
         .unwrap_or_default();
     if tail.starts_with("webhook.") {
         if kind == Some(v1::WebhookBatch::KIND) {
-            webhook_batch(payload)
+            webhook_batch(registry, payload)
         } else {
             let event = v1::WebhookReceived::decode(payload)
                 .map_err(|e| unusable(format!("not a WebhookReceived event: {e}")))?;
-            Ok(vec![Ok(webhook(&event)?)])
+            Ok(vec![Ok(webhook(registry, &event)?)])
         }
     } else if tail.starts_with("observed.") {
         Ok(vec![Ok(observed(payload)?)])
@@ -87,7 +89,7 @@ pub fn delivery_of(kind: Option<&str>, payload: &[u8], part: usize) -> Option<v1
         .nth(part)
 }
 
-fn webhook_batch(payload: &[u8]) -> Result<Vec<Part>, Unusable> {
+fn webhook_batch(registry: &Registry, payload: &[u8]) -> Result<Vec<Part>, Unusable> {
     let batch = v1::WebhookBatch::decode(payload)
         .map_err(|e| unusable(format!("not a WebhookBatch event: {e}")))?;
     if batch.deliveries.is_empty() {
@@ -102,7 +104,7 @@ fn webhook_batch(payload: &[u8]) -> Result<Vec<Part>, Unusable> {
             let owner_matches = delivery.tenant_id == batch.tenant_id
                 && delivery.integration_id == batch.integration_id;
             let decoded = if owner_matches {
-                webhook(&delivery)
+                webhook(registry, &delivery)
             } else {
                 Err(unusable(
                     "a delivery names another tenant or integration than its batch",
@@ -133,7 +135,7 @@ fn ids(
     Ok((tenant, integration))
 }
 
-fn webhook(event: &v1::WebhookReceived) -> Result<Inbound, Unusable> {
+fn webhook(registry: &Registry, event: &v1::WebhookReceived) -> Result<Inbound, Unusable> {
     let (tenant, integration) = ids(&event.event_id, &event.tenant_id, &event.integration_id)?;
     let vendor: Vendor = event
         .vendor
@@ -145,9 +147,7 @@ fn webhook(event: &v1::WebhookReceived) -> Result<Inbound, Unusable> {
         .and_then(lockstep_proto::from_timestamp)
         .unwrap_or_else(OffsetDateTime::now_utc);
     // The vendor's one payload parser (the same the change feed's observations come from).
-    static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
-    let observation = REGISTRY
-        .get_or_init(Registry::builtin)
+    let observation = registry
         .spec(vendor)
         .and_then(|spec| spec.parse_webhook(&event.body, received_at))
         .map_err(|e| unusable(e.to_string()))?

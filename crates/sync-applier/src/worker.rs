@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use lockstep_bus::{Bus, Delivery, EventConsumer, finding_changes};
+use lockstep_connectors::Registry;
 use lockstep_domain::TenantId;
 use lockstep_platform::Shutdown;
 use lockstep_proto::v1;
@@ -50,6 +51,8 @@ pub(crate) struct Worker {
     pub store: Store,
     pub bus: Bus,
     pub consumer: EventConsumer,
+    /// The vendors whose webhook bodies it parses.
+    pub registry: Registry,
     pub settings: ApplierSettings,
 }
 
@@ -83,6 +86,7 @@ impl Worker {
         let mut ready = Vec::with_capacity(batch.len());
         for (d, delivery) in batch.iter().enumerate() {
             let parts = match decode(
+                &self.registry,
                 self.bus.subjects(),
                 delivery.subject(),
                 delivery.kind(),

@@ -3,7 +3,7 @@
 //! one place a ticket's content is decided, used unchanged by previews and creation, so a
 //! preview can never disagree with what is then created.
 
-use lockstep_connectors::{Registry, TicketCreate};
+use lockstep_connectors::{ConnectorError, Registry, TicketCreate};
 use lockstep_domain::{
     FieldSource, FieldValues, Finding, FindingSelection, MappingRules, TenantId, TicketDraft,
     TicketMode, TicketRequest, TicketTarget,
@@ -70,9 +70,15 @@ pub async fn resolve(
                     integration.name
                 ))
             })?,
-        other => other.to_ascii_lowercase(),
+        other => other.to_owned(),
     };
-    let target = TicketTarget::parse(integration.vendor, &table).map_err(status::from_domain)?;
+    // The vendor's own container rules (case, the tables it writes), from its folder.
+    let target = vendor.parse_container(&table).map_err(|e| match e {
+        ConnectorError::InvalidConfig { message } => {
+            Status::invalid_argument(format!("spec.table: {message}"))
+        }
+        other => status::from_connector(&other),
+    })?;
     let mode_name = if spec.mode.trim().is_empty() {
         "standalone"
     } else {

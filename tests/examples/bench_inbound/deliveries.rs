@@ -74,6 +74,7 @@ pub fn later_events(
 ) -> anyhow::Result<Vec<Inbound>> {
     let subjects = lockstep_bus::Subjects::new("lockstep")?;
     let subject = subjects.webhook(tenant, integration);
+    let vendors = lockstep_connectors::Registry::builtin();
     (0..n)
         .map(|i| {
             let event = v1::WebhookReceived {
@@ -86,7 +87,7 @@ pub fn later_events(
                 delivery_id: format!("{i}"),
                 received_at: Some(lockstep_proto::to_timestamp(OffsetDateTime::now_utc())),
             };
-            let parts = decode(&subjects, &subject, None, &event.encode_to_vec())
+            let parts = decode(&vendors, &subjects, &subject, None, &event.encode_to_vec())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             match <[Part; 1]>::try_from(parts) {
                 Ok([Ok(inbound)]) => Ok(inbound),

@@ -74,7 +74,7 @@ async fn start(
             lockstep_api::Deps::connect(&c.database, &c.nats).await?,
         )
         .await?;
-        println!(
+        crate::outln!(
             "api            grpc {}  admin {}",
             app.local_addr(),
             app.admin_addr()
@@ -89,7 +89,7 @@ async fn start(
             lockstep_ticket_writer::Deps::connect(&c.database, &c.nats).await?,
         )
         .await?;
-        println!(
+        crate::outln!(
             "ticket-writer  grpc {}  admin {}",
             app.local_addr(),
             app.admin_addr()
@@ -104,7 +104,7 @@ async fn start(
             lockstep_ingest_webhook::Deps::connect(&c).await?,
         )
         .await?;
-        println!(
+        crate::outln!(
             "ingest-webhook http {}  admin {}",
             app.local_addr(),
             app.admin_addr()
@@ -119,7 +119,7 @@ async fn start(
             lockstep_sync_applier::Deps::connect(&c).await?,
         )
         .await?;
-        println!("sync-applier   admin {}", app.admin_addr());
+        crate::outln!("sync-applier   admin {}", app.admin_addr());
         let s = shutdown.clone();
         tasks.spawn(async move { ("sync-applier", app.run(s).await.map_err(BoxError::from)) });
     }
@@ -127,7 +127,7 @@ async fn start(
         let c = loaded.poller;
         let app = lockstep_poller::App::build(c.clone(), lockstep_poller::Deps::connect(&c).await?)
             .await?;
-        println!(
+        crate::outln!(
             "poller         grpc {}  admin {}",
             app.grpc_addr(),
             app.admin_addr()
@@ -159,7 +159,7 @@ pub async fn run(args: &UpArgs) -> Result<()> {
             message: format!("cannot start the services: {e}"),
         });
     }
-    println!("lockstep up: all services running; Ctrl-C stops them");
+    crate::outln!("lockstep up: all services running; Ctrl-C stops them");
     let mut failed = None;
     while let Some(done) = tasks.join_next().await {
         match done {

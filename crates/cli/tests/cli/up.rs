@@ -1,5 +1,6 @@
 //! `lockstep up` as a process: it logs like the separate binaries (JSON lines on stdout,
-//! `RUST_LOG` honoured) and its services reach a NATS server that requires credentials.
+//! `RUST_LOG` honoured), its services reach a NATS server that requires credentials, and a closed
+//! stdout ends it quietly.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -121,4 +122,24 @@ async fn a_server_that_requires_an_account_is_reached_with_the_credentials_file_
         .unwrap();
     ready_then_sigterm(child, None).await;
     let _ = std::fs::remove_file(&creds);
+}
+
+#[tokio::test]
+async fn a_closed_pipe_ends_up_quietly() {
+    let db = TestDb::new().await;
+    let nats = TestNats::new().await;
+    // The reader is gone before `up` prints its first line, as with `lockstep up | head -0`.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = up_applier(&db, nats.url(), nats.prefix())
+        .stdout(Stdio::from(writer))
+        .spawn()
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("lockstep up ends when its stdout is closed")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

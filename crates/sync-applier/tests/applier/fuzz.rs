@@ -3,12 +3,18 @@
 //! event's ids, and a bad delivery in a group never takes its neighbours with it.
 //! `LOCKSTEP_FUZZ_CASES=200000` runs long.
 
+use std::sync::LazyLock;
+
 use lockstep_bus::Subjects;
+use lockstep_connectors::Registry;
 use lockstep_domain::{IntegrationId, TenantId};
 use lockstep_proto::v1;
 use lockstep_sync_applier::decode::{Inbound, Part, decode};
 use proptest::prelude::*;
 use prost::Message as _;
+
+/// The vendors the applier ships with.
+static VENDORS: LazyLock<Registry> = LazyLock::new(Registry::builtin);
 
 fn cases() -> u32 {
     std::env::var("LOCKSTEP_FUZZ_CASES")
@@ -61,13 +67,13 @@ proptest! {
         let s = Subjects::new("lockstep").unwrap();
         for subject in ["lockstep.webhook.t.i", "lockstep.observed.t.i", "lockstep.other"] {
             for kind in [None, BATCH, Some("ticket_observed")] {
-                let _ = decode(&s, subject, kind, &payload);
+                let _ = decode(&VENDORS, &s, subject, kind, &payload);
             }
         }
         let single = event(payload.clone());
-        let _ = decode(&s, "lockstep.webhook.t.i", None, &single.encode_to_vec());
+        let _ = decode(&VENDORS, &s, "lockstep.webhook.t.i", None, &single.encode_to_vec());
         let group = batch(vec![single, event(payload)]);
-        let _ = decode(&s, "lockstep.webhook.t.i", BATCH, &group.encode_to_vec());
+        let _ = decode(&VENDORS, &s, "lockstep.webhook.t.i", BATCH, &group.encode_to_vec());
     }
 
     #[test]
@@ -84,7 +90,7 @@ proptest! {
         let truncated = body[..cut % (body.len() + 1)].to_vec();
         for b in [body, truncated] {
             let ev = event(b);
-            if let Some(inbound) = decode(&s, "lockstep.webhook.t.i", None, &ev.encode_to_vec())
+            if let Some(inbound) = decode(&VENDORS, &s, "lockstep.webhook.t.i", None, &ev.encode_to_vec())
                 .ok()
                 .and_then(one)
             {
@@ -97,7 +103,7 @@ proptest! {
             valid.event_id = "wh:x:2".into();
             (valid.tenant_id, valid.integration_id) = (ev.tenant_id.clone(), ev.integration_id.clone());
             let group = batch(vec![ev.clone(), valid]);
-            let parts = decode(&s, "lockstep.webhook.t.i", BATCH, &group.encode_to_vec()).unwrap();
+            let parts = decode(&VENDORS, &s, "lockstep.webhook.t.i", BATCH, &group.encode_to_vec()).unwrap();
             prop_assert_eq!(parts.len(), 2);
             match &parts[0] {
                 Ok(inbound) => prop_assert_eq!(&inbound.event_id, &ev.event_id),
@@ -112,6 +118,7 @@ proptest! {
 fn the_unmutated_body_decodes_so_the_fuzzing_above_is_meaningful() {
     let s = Subjects::new("lockstep").unwrap();
     let inbound = one(decode(
+        &VENDORS,
         &s,
         "lockstep.webhook.t.i",
         None,
@@ -133,6 +140,7 @@ fn a_group_decodes_into_its_deliveries_in_order_and_refuses_one_of_another_tenan
     foreign.event_id = "wh:x:3".into();
     foreign.tenant_id = TenantId::new().to_string();
     let parts = decode(
+        &VENDORS,
         &s,
         "lockstep.webhook.t.i",
         BATCH,
@@ -149,5 +157,14 @@ fn a_group_decodes_into_its_deliveries_in_order_and_refuses_one_of_another_tenan
         .collect();
     assert_eq!(ids, [Ok("wh:x:1"), Ok("wh:x:2"), Err("wh:x:3")]);
     let empty = batch(Vec::new());
-    assert!(decode(&s, "lockstep.webhook.t.i", BATCH, &empty.encode_to_vec()).is_err());
+    assert!(
+        decode(
+            &VENDORS,
+            &s,
+            "lockstep.webhook.t.i",
+            BATCH,
+            &empty.encode_to_vec()
+        )
+        .is_err()
+    );
 }

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use lockstep_bus::{Bus, ConsumerSettings, Delivery};
+use lockstep_connectors::Registry;
 use lockstep_crypto::Sealed;
 use lockstep_domain::transition::VendorSnapshot;
 use lockstep_domain::{
@@ -207,7 +208,14 @@ impl World {
     /// `event` decoded as the applier decodes a bare delivery.
     pub fn inbound(&self, event: &v1::WebhookReceived) -> Inbound {
         let subject = self.bus.subjects().webhook(self.tenant, self.integration);
-        let parts = decode(self.bus.subjects(), &subject, None, &event.encode_to_vec()).unwrap();
+        let parts = decode(
+            &Registry::builtin(),
+            self.bus.subjects(),
+            &subject,
+            None,
+            &event.encode_to_vec(),
+        )
+        .unwrap();
         match <[Part; 1]>::try_from(parts) {
             Ok([Ok(inbound)]) => inbound,
             other => panic!("{event:?} decoded to {other:?}"),
@@ -249,13 +257,19 @@ impl World {
 
     /// The applier with `extra` settings (`LOCKSTEP_APPLIER__…` environment overrides).
     pub async fn start_applier_with(&self, extra: &[(&str, &str)]) -> Shutdown {
+        self.start_applier_for(extra, Registry::builtin()).await
+    }
+
+    /// The applier parsing webhook bodies with `registry`'s vendors.
+    pub async fn start_applier_for(&self, extra: &[(&str, &str)], registry: Registry) -> Shutdown {
         self.bus.ensure_stream(&Default::default()).await.unwrap();
-        let app = App::build(
+        let app = App::build_with(
             self.config(extra),
             Deps {
                 store: self.store().clone(),
                 bus: self.bus.clone(),
             },
+            registry,
         )
         .await
         .unwrap();

@@ -377,3 +377,42 @@ async fn a_vendor_refusal_fails_one_finding_and_frees_it_for_a_retry() {
     assert_eq!(ok.outcome, pb::TicketOutcome::Created as i32);
     assert_eq!(env.incidents_for(&ids[0]).await, 1);
 }
+
+#[tokio::test]
+async fn the_table_is_read_by_the_vendors_own_container_rules() {
+    let env = Env::start().await;
+    let integration = env.integration(&env.a.admin, "sn").await;
+    let ids = env.import(&env.a.analyst, "TB", 1).await;
+    let request = |table: &str| {
+        let mut s = spec(&integration);
+        s.table = table.into();
+        req(
+            &env.a.viewer,
+            pb::PreviewTicketsRequest {
+                spec: Some(s),
+                finding_ids: ids.clone(),
+            },
+        )
+    };
+    let ok = env
+        .tickets()
+        .preview_tickets(request(" INCIDENT "))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ok.previews.len(), 1);
+    let err = env
+        .tickets()
+        .preview_tickets(request("problem"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("spec.table: ")
+            && err
+                .message()
+                .contains("is not a ServiceNow table Lockstep writes"),
+        "{}",
+        err.message()
+    );
+}
