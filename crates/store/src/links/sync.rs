@@ -2,6 +2,7 @@
 
 use lockstep_domain::transition::VendorSnapshot;
 use lockstep_domain::{SyncChannel, TenantId, TicketLinkId, VendorVersion};
+use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use super::{TicketLinkRecord, TicketLinks, link_columns, ops};
@@ -25,28 +26,7 @@ impl TicketLinks<'_> {
         channel: SyncChannel,
     ) -> StoreResult<bool> {
         let mut c = self.conn.acquire().await?;
-        let applied = sqlx::query(
-            "UPDATE ticket_links
-                SET vendor_state = $3, vendor_updated_at = $4, vendor_sequence = $5,
-                    last_sync_channel = $6, last_synced_at = now(), updated_at = now()
-             WHERE tenant_id = $1 AND id = $2 AND state = 'live'
-               AND (vendor_updated_at IS NULL OR (vendor_updated_at, vendor_sequence) < ($4, $5))",
-        )
-        .bind(tenant.as_uuid())
-        .bind(id.as_uuid())
-        .bind(&snapshot.state)
-        .bind(snapshot.version.updated_at())
-        .bind(snapshot.version.sequence())
-        .bind(channel.as_str())
-        .execute(&mut *c)
-        .await?
-        .rows_affected()
-            > 0;
-        if !applied {
-            // Only to tell "stale or not live" (false) from "no such link" (NotFound).
-            ops::get(&mut c, tenant, id).await?;
-        }
-        Ok(applied)
+        write_snapshot(&mut c, tenant, id, snapshot, channel, Replaces::Older).await
     }
 
     /// Records a vendor snapshot that repairs a link holding a version from the future (a
@@ -62,29 +42,15 @@ impl TicketLinks<'_> {
         channel: SyncChannel,
     ) -> StoreResult<bool> {
         let mut c = self.conn.acquire().await?;
-        let applied = sqlx::query(
-            "UPDATE ticket_links
-                SET vendor_state = $3, vendor_updated_at = $4, vendor_sequence = $5,
-                    last_sync_channel = $6, last_synced_at = now(), updated_at = now()
-             WHERE tenant_id = $1 AND id = $2 AND state = 'live'
-               AND (vendor_updated_at, vendor_sequence) = ($7, $8)",
+        write_snapshot(
+            &mut c,
+            tenant,
+            id,
+            snapshot,
+            channel,
+            Replaces::Exactly(replaces),
         )
-        .bind(tenant.as_uuid())
-        .bind(id.as_uuid())
-        .bind(&snapshot.state)
-        .bind(snapshot.version.updated_at())
-        .bind(snapshot.version.sequence())
-        .bind(channel.as_str())
-        .bind(replaces.updated_at())
-        .bind(replaces.sequence())
-        .execute(&mut *c)
-        .await?
-        .rows_affected()
-            > 0;
-        if !applied {
-            ops::get(&mut c, tenant, id).await?;
-        }
-        Ok(applied)
+        .await
     }
 
     /// Forgets the vendor version (and state) a link holds, so the next observation of the ticket
@@ -145,4 +111,52 @@ impl TicketLinks<'_> {
         .await?
         .ok_or_else(|| StoreError::not_found("ticket link", id))
     }
+}
+
+/// Which stored vendor version a snapshot may replace.
+enum Replaces {
+    /// Any older one (or none): the normal forward-only rule.
+    Older,
+    /// Exactly this one: a repair of a version from the future.
+    Exactly(VendorVersion),
+}
+
+/// The one guarded write of a vendor snapshot on a live link; returns whether it applied, and
+/// `NotFound` for a link the tenant does not have.
+async fn write_snapshot(
+    c: &mut PgConnection,
+    tenant: TenantId,
+    id: TicketLinkId,
+    snapshot: &VendorSnapshot,
+    channel: SyncChannel,
+    replaces: Replaces,
+) -> StoreResult<bool> {
+    let guard = match replaces {
+        Replaces::Older => {
+            "(vendor_updated_at IS NULL OR (vendor_updated_at, vendor_sequence) < ($4, $5))"
+        }
+        Replaces::Exactly(_) => "(vendor_updated_at, vendor_sequence) = ($7, $8)",
+    };
+    let sql = format!(
+        "UPDATE ticket_links
+            SET vendor_state = $3, vendor_updated_at = $4, vendor_sequence = $5,
+                last_sync_channel = $6, last_synced_at = now(), updated_at = now()
+         WHERE tenant_id = $1 AND id = $2 AND state = 'live' AND {guard}"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(&snapshot.state)
+        .bind(snapshot.version.updated_at())
+        .bind(snapshot.version.sequence())
+        .bind(channel.as_str());
+    if let Replaces::Exactly(version) = replaces {
+        query = query.bind(version.updated_at()).bind(version.sequence());
+    }
+    let applied = query.execute(&mut *c).await?.rows_affected() > 0;
+    if !applied {
+        // Only to tell "stale or not live" (false) from "no such link" (NotFound).
+        ops::get(c, tenant, id).await?;
+    }
+    Ok(applied)
 }
