@@ -66,6 +66,26 @@ pub struct Cli {
     /// API token (`lockstep admin create-token` makes one).
     #[arg(long, global = true, env = "LOCKSTEP_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// PEM file of the CA that signed the servers' certificates, for `https://` addresses (the
+    /// servers' `[grpc.tls]`).
+    #[arg(long, global = true, env = "LOCKSTEP_CA_FILE")]
+    ca_file: Option<std::path::PathBuf>,
+    /// PEM certificate to present when the servers require client certificates (mutual TLS).
+    #[arg(
+        long,
+        global = true,
+        env = "LOCKSTEP_CLIENT_CERT",
+        requires = "client_key"
+    )]
+    client_cert: Option<std::path::PathBuf>,
+    /// PEM private key of `--client-cert`.
+    #[arg(
+        long,
+        global = true,
+        env = "LOCKSTEP_CLIENT_KEY",
+        requires = "client_cert"
+    )]
+    client_key: Option<std::path::PathBuf>,
     #[arg(short, long, global = true, value_enum, default_value = "table")]
     output: Output,
     #[command(subcommand)]

@@ -5,6 +5,7 @@
 mod import;
 mod support;
 mod terminal;
+mod tls;
 mod tokens;
 mod up;
 

@@ -69,6 +69,16 @@ impl Drop for Env {
 
 impl Env {
     pub async fn start() -> Self {
+        Self::start_with(&[], "http", &[]).await
+    }
+
+    /// [`Env::start`] with more api configuration (`LOCKSTEP_*` pairs), the CLI reaching the api by
+    /// `scheme` with `cli_env` added.
+    pub async fn start_with(
+        api_env: &[(&str, String)],
+        scheme: &str,
+        cli_env: &[(&str, String)],
+    ) -> Self {
         lockstep_platform::install_crypto_provider();
         let db = TestDb::new().await;
         let nats = TestNats::new().await;
@@ -77,8 +87,9 @@ impl Env {
             ("LOCKSTEP_GRPC__LISTEN", "127.0.0.1:0".to_owned()),
             ("LOCKSTEP_ADMIN__LISTEN", "127.0.0.1:0".to_owned()),
         ]
-        .map(|(k, v)| (k.to_owned(), v))
         .into_iter()
+        .chain(api_env.iter().cloned())
+        .map(|(k, v)| (k.to_owned(), v))
         // The connection test aims at loopback, which only an explicit allow-list reaches.
         .chain([lockstep_testkit::loopback_vendor_allow_list()]);
         let config: lockstep_api::Config =
@@ -102,9 +113,18 @@ impl Env {
         let mut cli = Cli {
             env: vec![
                 ("LOCKSTEP_DATABASE__URL".into(), db.url().to_owned()),
-                ("LOCKSTEP_API_URL".into(), format!("http://{addr}")),
+                // A certificate names a host, so TLS goes by name.
+                (
+                    "LOCKSTEP_API_URL".into(),
+                    match scheme {
+                        "https" => format!("https://localhost:{}", addr.port()),
+                        _ => format!("{scheme}://{addr}"),
+                    },
+                ),
             ],
         };
+        cli.env
+            .extend(cli_env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         let boot = cli
             .json(&["admin", "bootstrap", "--tenant-name", "acme"])
             .await;
