@@ -395,6 +395,10 @@ async fn logs_show_requests_but_never_secrets() {
         .finish();
     {
         let _guard = tracing::subscriber::set_default(subscriber);
+        // Another test's thread may have registered one of the executor's callsites while only
+        // the no-op global dispatcher existed and cached "never" for it after this subscriber's
+        // own rebuild; rebuilding again here makes every callsite ask this subscriber.
+        tracing::callsite::rebuild_interest_cache();
         let oauth = env.client(ServiceNowCredentials::OAuthPassword {
             client_id: "lockstep".into(),
             client_secret: SecretString::new("lockstep-secret"),
