@@ -38,11 +38,7 @@ impl WebhookAuth for HubSignatureAuth {
                 .map(|(_, v)| v.into_owned())
         });
         if let Some(token) = token {
-            return if secrets.require()?.token_matches(token.as_bytes()) {
-                Ok(Some(Method::Token))
-            } else {
-                Err(Rejection::BadToken)
-            };
+            return secrets.check_token(token.as_bytes());
         }
         Ok(None)
     }

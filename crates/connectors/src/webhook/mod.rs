@@ -116,6 +116,16 @@ impl WebhookSecrets {
             .fold(false, |hit, s| s.token_matches(presented) | hit)
     }
 
+    /// A presented token, as every token scheme judges it: `Token` when it equals an active
+    /// secret, `BadToken` when it does not, `NoSecret` when there is nothing to compare with.
+    pub(crate) fn check_token(&self, presented: &[u8]) -> Result<Option<Method>, Rejection> {
+        if self.require()?.token_matches(presented) {
+            Ok(Some(Method::Token))
+        } else {
+            Err(Rejection::BadToken)
+        }
+    }
+
     /// `Err(NoSecret)` when there is none to check presented credentials with.
     pub(crate) fn require(&self) -> Result<&Self, Rejection> {
         if self.0.is_empty() {

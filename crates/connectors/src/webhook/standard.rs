@@ -44,11 +44,7 @@ impl WebhookAuth for StandardWebhooksAuth {
                 });
         }
         if let Some(token) = d.headers.get(TOKEN_HEADER) {
-            return if secrets.require()?.token_matches(token.as_bytes()) {
-                Ok(Some(Method::Token))
-            } else {
-                Err(Rejection::BadToken)
-            };
+            return secrets.check_token(token.as_bytes());
         }
         Ok(None)
     }

@@ -105,9 +105,7 @@ fn digest(p: &Params) -> u64 {
 /// `POST /search/approximate-count`: the same bounded-JQL rule; the emulator's count is exact.
 pub fn approximate_count(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
     let p = params(req)?;
-    let q = jql::parse(&p.jql)
-        .map_err(|e| JiraError::bad_request(format!("Error in the JQL Query: {e}")))?;
-    let filter = q.filter.ok_or_else(unbounded)?;
+    let (_, filter) = bounded_query(&p.jql)?;
     let db = j.db.read();
     let tz = render::user_offset(&db, &caller.account_id);
     let ctx = Ctx {
@@ -126,6 +124,15 @@ pub fn approximate_count(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp
     Ok(JResp::ok(json!({"count": count})))
 }
 
+/// The parsed JQL and its filter, refused when it does not parse or has no search restriction
+/// (Jira's bounded-JQL rule for these endpoints).
+fn bounded_query(text: &str) -> JResult<(jql::Query, jql::Expr)> {
+    let query = jql::parse(text)
+        .map_err(|e| JiraError::bad_request(format!("Error in the JQL Query: {e}")))?;
+    let filter = query.filter.clone().ok_or_else(unbounded)?;
+    Ok((query, filter))
+}
+
 fn unbounded() -> JiraError {
     JiraError::bad_request(
         "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
@@ -139,11 +146,7 @@ pub fn search(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
             "At most 50 issues can be reconciled.",
         ));
     }
-    let q = jql::parse(&p.jql)
-        .map_err(|e| JiraError::bad_request(format!("Error in the JQL Query: {e}")))?;
-    let Some(filter) = q.filter.clone() else {
-        return Err(unbounded());
-    };
+    let (q, filter) = bounded_query(&p.jql)?;
     let db = j.db.read();
     let tz = render::user_offset(&db, &caller.account_id);
     let ctx = Ctx {
