@@ -8,7 +8,7 @@ SHELL := /bin/bash
 
 help:
 	@echo "make test           fmt, clippy -D warnings, every test (starts PostgreSQL and NATS as needed)"
-	@echo "make demo           run the end-to-end demo against the ServiceNow emulator"
+	@echo "make demo           one story on one running system: lockstep up + the ITSM emulator, via the CLI"
 	@echo "make bench          run the benchmarks and print figures beside their baselines"
 	@echo "make fuzz           long fuzzing run of the webhook verifiers and parsers (FUZZ_CASES, default 200000)"
 	@echo "make services-up    start/find PostgreSQL and NATS for local work; URLs land in .run/env"

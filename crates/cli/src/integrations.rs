@@ -79,6 +79,9 @@ pub enum IntegrationsCommand {
         /// Close findings when their ticket is resolved (default: move them to re_test).
         #[arg(long)]
         auto_close_on_resolve: bool,
+        /// Seconds between two polls of the vendor's change feed (at least 30; default 300).
+        #[arg(long, value_name = "SECS")]
+        poll_interval: Option<u32>,
         #[arg(long, env = "LOCKSTEP_WEBHOOK_SECRET", hide_env_values = true)]
         webhook_secret: Option<String>,
         /// Makes the create idempotent (a UUID).
@@ -174,6 +177,7 @@ pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
             credentials,
             default_table,
             auto_close_on_resolve,
+            poll_interval,
             webhook_secret,
             request_id,
         } => {
@@ -186,6 +190,8 @@ pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
                 settings: Some(pb::IntegrationSettings {
                     auto_close_on_resolve: *auto_close_on_resolve,
                     default_table: default_table.clone().unwrap_or_default(),
+                    // 0 asks the api for its default; below 30 it answers INVALID_ARGUMENT.
+                    poll_interval_secs: poll_interval.unwrap_or(0),
                     ..Default::default()
                 }),
                 webhook_secret: webhook_secret.clone().unwrap_or_default(),

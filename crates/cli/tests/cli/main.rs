@@ -134,10 +134,13 @@ async fn bootstrap_import_escalate_and_exit_codes() {
             "lockstep.integration",
             "--password",
             "lockstep.integration",
+            "--poll-interval",
+            "45",
         ])
         .await;
     let integration = created[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(created[0]["credentials_set"], true);
+    assert_eq!(created[0]["settings"]["poll_interval_secs"], 45);
     assert!(
         !created.to_string().contains("\"password\""),
         "credentials are never shown"
