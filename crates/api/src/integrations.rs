@@ -153,6 +153,7 @@ impl IntegrationService for Integrations {
             })?;
         vendor::check_destination(&self.ctx.connectors, &base_url).await?;
         let credentials = vendor::credentials_from_pb(req.credentials.as_ref())?;
+        vendor::check_auth_kind(spec.as_ref(), &credentials)?;
         let settings = settings_from_pb(spec.as_ref(), req.settings.as_ref())?;
         let id = replay_id.map_or_else(IntegrationId::new, IntegrationId::from_uuid);
         let keyring = self.ctx.connectors.keyring();
@@ -378,12 +379,20 @@ impl IntegrationService for Integrations {
         let id = integration_id("id", &req.id)?;
         let credentials = vendor::credentials_from_pb(req.credentials.as_ref())?;
         // Existence first, so another tenant's id is NOT_FOUND before anything is sealed.
-        self.ctx
+        let current = self
+            .ctx
             .store
             .integrations()
             .get(caller.tenant, id)
             .await
             .map_err(status::from_store)?;
+        let spec = self
+            .ctx
+            .connectors
+            .registry()
+            .spec(current.vendor)
+            .map_err(|e| status::from_connector(&e))?;
+        vendor::check_auth_kind(spec.as_ref(), &credentials)?;
         let sealed = vendor::seal_credentials(
             self.ctx.connectors.keyring(),
             caller.tenant,

@@ -27,12 +27,29 @@ pub struct CredentialArgs {
     /// API key (sent in the vendor's API key header).
     #[arg(long, env = "LOCKSTEP_SN_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
+    /// OAuth refresh token from an admin's consent (Jira Cloud 3LO, ServiceDesk Plus Cloud),
+    /// with --client-id/--client-secret.
+    #[arg(long, env = "LOCKSTEP_OAUTH_REFRESH_TOKEN", hide_env_values = true)]
+    refresh_token: Option<String>,
+    /// The vendor's OAuth token endpoint, when not its default (with --refresh-token).
+    #[arg(long, requires = "refresh_token")]
+    token_url: Option<String>,
 }
 
 impl CredentialArgs {
     fn to_pb(&self) -> Result<pb::Credentials> {
         use pb::credentials::Kind;
         let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        if let Some(refresh_token) = &self.refresh_token {
+            return Ok(pb::Credentials {
+                kind: Some(Kind::Oauth2RefreshToken(pb::OAuthRefreshToken {
+                    client_id: s(&self.client_id),
+                    client_secret: s(&self.client_secret),
+                    refresh_token: refresh_token.clone(),
+                    token_url: s(&self.token_url),
+                })),
+            });
+        }
         let kind = match (&self.api_key, &self.client_id, &self.username) {
             (Some(key), _, _) => Kind::ApiKey(pb::ApiKeyAuth { key: key.clone() }),
             (None, Some(id), Some(user)) => Kind::Oauth2Password(pb::OAuthPassword {
@@ -51,7 +68,8 @@ impl CredentialArgs {
             }),
             (None, None, None) => {
                 return Err(Failure::usage(
-                    "credentials needed: --username/--password, --client-id/--client-secret or --api-key",
+                    "credentials needed: --username/--password, --client-id/--client-secret, \
+                     --api-key, or --refresh-token with --client-id/--client-secret",
                 ));
             }
         };

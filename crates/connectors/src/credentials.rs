@@ -36,6 +36,15 @@ pub enum Credentials {
     ApiKey {
         key: SecretString,
     },
+    /// An OAuth 2.0 refresh token obtained once by an admin's consent (Jira Cloud 3LO, Zoho for
+    /// ServiceDesk Plus Cloud); the connector trades it for access tokens. `token_url` overrides
+    /// the vendor's default token endpoint (Zoho's accounts server differs per data centre).
+    OAuthRefreshToken {
+        client_id: String,
+        client_secret: SecretString,
+        refresh_token: SecretString,
+        token_url: Option<String>,
+    },
 }
 
 /// The kind of credentials, without the secrets.
@@ -45,6 +54,26 @@ pub enum AuthKind {
     OAuthPassword,
     OAuthClientCredentials,
     ApiKey,
+    OAuthRefreshToken,
+}
+
+impl AuthKind {
+    /// The stored and API name of the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Basic => "basic",
+            Self::OAuthPassword => "oauth2_password",
+            Self::OAuthClientCredentials => "oauth2_client_credentials",
+            Self::ApiKey => "api_key",
+            Self::OAuthRefreshToken => "oauth2_refresh_token",
+        }
+    }
+}
+
+impl std::fmt::Display for AuthKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Credentials {
@@ -54,6 +83,7 @@ impl Credentials {
             Self::OAuthPassword { .. } => AuthKind::OAuthPassword,
             Self::OAuthClientCredentials { .. } => AuthKind::OAuthClientCredentials,
             Self::ApiKey { .. } => AuthKind::ApiKey,
+            Self::OAuthRefreshToken { .. } => AuthKind::OAuthRefreshToken,
         }
     }
 
@@ -104,6 +134,34 @@ impl Credentials {
                     return missing("API key");
                 }
             }
+            Self::OAuthRefreshToken {
+                client_id,
+                client_secret,
+                refresh_token,
+                token_url,
+            } => {
+                if client_id.trim().is_empty() {
+                    return missing("OAuth client id");
+                }
+                if client_secret.is_empty() {
+                    return missing("OAuth client secret");
+                }
+                if refresh_token.expose().trim().is_empty() {
+                    return missing("OAuth refresh token");
+                }
+                if let Some(url) = token_url {
+                    let parsed = url::Url::parse(url).map_err(|e| {
+                        ConnectorError::config(format!(
+                            "the OAuth token URL {url:?} is not a URL: {e}"
+                        ))
+                    })?;
+                    if parsed.scheme() != "https" && parsed.scheme() != "http" {
+                        return Err(ConnectorError::config(format!(
+                            "the OAuth token URL {url:?} must be an https:// URL"
+                        )));
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -134,6 +192,14 @@ pub fn seal(
         } => json!({"kind": "oauth2_client_credentials", "client_id": client_id,
                     "client_secret": client_secret.expose()}),
         Credentials::ApiKey { key } => json!({"kind": "api_key", "key": key.expose()}),
+        Credentials::OAuthRefreshToken {
+            client_id,
+            client_secret,
+            refresh_token,
+            token_url,
+        } => json!({"kind": "oauth2_refresh_token", "client_id": client_id,
+                    "client_secret": client_secret.expose(),
+                    "refresh_token": refresh_token.expose(), "token_url": token_url}),
     };
     let plaintext = Zeroizing::new(doc.to_string().into_bytes());
     drop(doc);
@@ -169,6 +235,14 @@ enum Stored {
     },
     ApiKey {
         key: SecretString,
+    },
+    #[serde(rename = "oauth2_refresh_token")]
+    OAuthRefreshToken {
+        client_id: String,
+        client_secret: SecretString,
+        refresh_token: SecretString,
+        #[serde(default)]
+        token_url: Option<String>,
     },
 }
 
@@ -214,6 +288,17 @@ pub fn open(
             client_secret,
         },
         Stored::ApiKey { key } => Credentials::ApiKey { key },
+        Stored::OAuthRefreshToken {
+            client_id,
+            client_secret,
+            refresh_token,
+            token_url,
+        } => Credentials::OAuthRefreshToken {
+            client_id,
+            client_secret,
+            refresh_token,
+            token_url,
+        },
     })
 }
 
@@ -251,5 +336,52 @@ mod tests {
         assert_eq!(fingerprint(&sealed).len(), 16);
         let err = open(&keyring, tenant, IntegrationId::new(), &sealed).unwrap_err();
         assert_eq!(err.class(), crate::ErrorClass::FailedPrecondition);
+    }
+
+    #[test]
+    fn refresh_token_credentials_round_trip_and_name_what_is_missing() {
+        let keyring = Keyring::new("k1", &[7u8; 32]).unwrap();
+        let (tenant, id) = (TenantId::new(), IntegrationId::new());
+        let creds = Credentials::OAuthRefreshToken {
+            client_id: "app".into(),
+            client_secret: SecretString::new("s3cret"),
+            refresh_token: SecretString::new("r-1"),
+            token_url: Some("https://accounts.zoho.eu/oauth/v2/token".into()),
+        };
+        creds.validate().unwrap();
+        let sealed = seal(&keyring, tenant, id, &creds).unwrap();
+        match open(&keyring, tenant, id, &sealed).unwrap() {
+            Credentials::OAuthRefreshToken {
+                client_id,
+                client_secret,
+                refresh_token,
+                token_url,
+            } => {
+                assert_eq!(client_id, "app");
+                assert_eq!(client_secret.expose(), "s3cret");
+                assert_eq!(refresh_token.expose(), "r-1");
+                assert_eq!(
+                    token_url.as_deref(),
+                    Some("https://accounts.zoho.eu/oauth/v2/token")
+                );
+            }
+            other => panic!("unexpected {:?}", other.kind()),
+        }
+        let no_token = Credentials::OAuthRefreshToken {
+            client_id: "app".into(),
+            client_secret: SecretString::new("s3cret"),
+            refresh_token: SecretString::new(" "),
+            token_url: None,
+        };
+        let err = no_token.validate().unwrap_err().to_string();
+        assert!(err.contains("refresh token"), "{err}");
+        let bad_url = Credentials::OAuthRefreshToken {
+            client_id: "app".into(),
+            client_secret: SecretString::new("s3cret"),
+            refresh_token: SecretString::new("r-1"),
+            token_url: Some("ftp://example.com/token".into()),
+        };
+        let err = bad_url.validate().unwrap_err().to_string();
+        assert!(err.contains("https://"), "{err}");
     }
 }

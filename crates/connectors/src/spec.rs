@@ -9,7 +9,7 @@ use lockstep_domain::{IntegrationId, TicketRef, TicketTarget, Vendor};
 use time::OffsetDateTime;
 
 use crate::connector::Connector;
-use crate::credentials::Credentials;
+use crate::credentials::{AuthKind, Credentials};
 use crate::error::Result;
 use crate::http::HttpExecutor;
 use crate::webhook::{WebhookAuth, WebhookEvent};
@@ -26,6 +26,10 @@ pub struct ConnectorSetup {
 
 pub trait VendorSpec: Send + Sync {
     fn vendor(&self) -> Vendor;
+
+    /// The kinds of credentials its connector can authenticate with; the API refuses the others
+    /// when an integration is created or its credentials rotated.
+    fn auth_kinds(&self) -> &'static [AuthKind];
 
     /// How its webhook deliveries are authenticated.
     fn webhook_auth(&self) -> &dyn WebhookAuth;

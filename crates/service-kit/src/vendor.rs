@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use lockstep_connectors::http::AllowList;
 use lockstep_connectors::{
-    Connector, Connectors, Credentials, HttpConfig, HttpExecutor, IntegrationAccess, credentials,
+    Connector, Connectors, Credentials, HttpConfig, HttpExecutor, IntegrationAccess, VendorSpec,
+    credentials,
 };
 use lockstep_crypto::{Keyring, Sealed, SecretString};
 use lockstep_domain::{IntegrationId, TenantId};
@@ -79,7 +80,7 @@ pub fn credentials_from_pb(credentials: Option<&pb::Credentials>) -> Result<Cred
     let kind = credentials.and_then(|c| c.kind.as_ref()).ok_or_else(|| {
         Status::invalid_argument(
             "credentials are required: basic (username, password), oauth2_client_credentials, \
-             oauth2_password or api_key",
+             oauth2_password, api_key or oauth2_refresh_token",
         )
     })?;
     let creds = match kind {
@@ -100,9 +101,33 @@ pub fn credentials_from_pb(credentials: Option<&pb::Credentials>) -> Result<Cred
         Kind::ApiKey(k) => Credentials::ApiKey {
             key: SecretString::new(k.key.clone()),
         },
+        Kind::Oauth2RefreshToken(o) => Credentials::OAuthRefreshToken {
+            client_id: o.client_id.trim().to_owned(),
+            client_secret: SecretString::new(o.client_secret.clone()),
+            refresh_token: SecretString::new(o.refresh_token.trim().to_owned()),
+            token_url: Some(o.token_url.trim())
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned),
+        },
     };
     creds.validate().map_err(|e| status::from_connector(&e))?;
     Ok(creds)
+}
+
+/// Refuses credentials the vendor's connector cannot authenticate with (INVALID_ARGUMENT naming
+/// the kinds it takes), before anything is sealed or stored.
+pub fn check_auth_kind(spec: &dyn VendorSpec, credentials: &Credentials) -> Result<(), Status> {
+    let accepted = spec.auth_kinds();
+    if accepted.contains(&credentials.kind()) {
+        return Ok(());
+    }
+    let names: Vec<&str> = accepted.iter().map(|k| k.as_str()).collect();
+    Err(Status::invalid_argument(format!(
+        "{} integrations authenticate with {} credentials, not {}",
+        spec.vendor(),
+        names.join(", "),
+        credentials.kind()
+    )))
 }
 
 /// The stored kind of `credentials`.
@@ -112,6 +137,7 @@ pub fn auth_kind(credentials: &Credentials) -> AuthKind {
         lockstep_connectors::AuthKind::OAuthPassword => AuthKind::OAuth2Password,
         lockstep_connectors::AuthKind::OAuthClientCredentials => AuthKind::OAuth2ClientCredentials,
         lockstep_connectors::AuthKind::ApiKey => AuthKind::ApiKey,
+        lockstep_connectors::AuthKind::OAuthRefreshToken => AuthKind::OAuth2RefreshToken,
     }
 }
 

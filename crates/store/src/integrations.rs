@@ -30,6 +30,8 @@ store_vocabulary!(
         /// OAuth 2.0 password grant, then refresh tokens.
         OAuth2Password => "oauth2_password",
         ApiKey => "api_key",
+        /// An OAuth 2.0 refresh token from an admin's consent (authorization-code flows).
+        OAuth2RefreshToken => "oauth2_refresh_token",
     }
 );
 

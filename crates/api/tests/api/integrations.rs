@@ -456,3 +456,68 @@ async fn a_webhook_secret_rotates_with_overlap_until_the_old_one_is_retired() {
         "third-secret"
     );
 }
+
+#[tokio::test]
+async fn credentials_the_vendor_cannot_use_are_refused_before_anything_is_stored() {
+    let env = Env::start().await;
+    let refresh_token = pb::Credentials {
+        kind: Some(pb::credentials::Kind::Oauth2RefreshToken(
+            pb::OAuthRefreshToken {
+                client_id: "app".into(),
+                client_secret: "secret".into(),
+                refresh_token: "r-1".into(),
+                token_url: String::new(),
+            },
+        )),
+    };
+    let mut create = create_integration(env.sim.base_url(), "sn-refresh");
+    create.credentials = Some(refresh_token.clone());
+    let refused = env
+        .integrations()
+        .create_integration(req(&env.a.admin, create))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("basic, oauth2_password")
+            && refused.message().contains("not oauth2_refresh_token"),
+        "{}",
+        refused.message()
+    );
+    let listed = env
+        .integrations()
+        .list_integrations(req(&env.a.admin, pb::ListIntegrationsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.integrations.is_empty(), "nothing was created");
+
+    let created = env.integration(&env.a.admin, "sn").await;
+    let rotate = env
+        .integrations()
+        .rotate_credentials(req(
+            &env.a.admin,
+            pb::RotateCredentialsRequest {
+                id: created.id.clone(),
+                credentials: Some(refresh_token),
+            },
+        ))
+        .await;
+    assert_eq!(code(rotate), Code::InvalidArgument);
+    let unchanged = env
+        .integrations()
+        .get_integration(req(
+            &env.a.admin,
+            pb::GetIntegrationRequest {
+                id: created.id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(unchanged.auth_kind, "basic");
+    assert_eq!(
+        unchanged.credentials_fingerprint,
+        created.credentials_fingerprint
+    );
+}

@@ -8,6 +8,7 @@ use lockstep_domain::{TicketRef, TicketTarget, Vendor};
 use time::OffsetDateTime;
 
 use crate::connector::Connector;
+use crate::credentials::AuthKind;
 use crate::error::{ConnectorError, Result};
 use crate::spec::{ConnectorSetup, VendorSpec};
 use crate::webhook::{HubSignatureAuth, WebhookAuth, WebhookEvent};
@@ -29,6 +30,14 @@ pub struct JiraSpec;
 impl VendorSpec for JiraSpec {
     fn vendor(&self) -> Vendor {
         Vendor::Jira
+    }
+
+    fn auth_kinds(&self) -> &'static [AuthKind] {
+        &[
+            AuthKind::Basic,
+            AuthKind::ApiKey,
+            AuthKind::OAuthRefreshToken,
+        ]
     }
 
     fn webhook_auth(&self) -> &dyn WebhookAuth {

@@ -8,6 +8,7 @@ use lockstep_domain::{TicketRef, TicketTarget, Vendor};
 use time::OffsetDateTime;
 
 use crate::connector::Connector;
+use crate::credentials::AuthKind;
 use crate::error::{ConnectorError, Result};
 use crate::spec::{ConnectorSetup, VendorSpec};
 use crate::webhook::{StandardWebhooksAuth, WebhookAuth, WebhookEvent};
@@ -24,6 +25,10 @@ pub struct ServiceDeskPlusSpec;
 impl VendorSpec for ServiceDeskPlusSpec {
     fn vendor(&self) -> Vendor {
         Vendor::ManageEngine
+    }
+
+    fn auth_kinds(&self) -> &'static [AuthKind] {
+        &[AuthKind::ApiKey, AuthKind::OAuthRefreshToken]
     }
 
     fn webhook_auth(&self) -> &dyn WebhookAuth {

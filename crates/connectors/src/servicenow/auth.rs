@@ -31,8 +31,25 @@ pub struct CredentialsHandle {
     inner: Arc<RwLock<(u64, Arc<ServiceNowCredentials>)>>,
 }
 
+/// ServiceNow takes a user's password or the client-credentials grant for OAuth; a refresh token
+/// from a consent flow has no place in an integration's service account.
+fn refuse_unsupported(credentials: &ServiceNowCredentials) -> Result<()> {
+    match credentials.kind() {
+        AuthKind::OAuthRefreshToken => Err(refresh_token_unsupported()),
+        _ => Ok(()),
+    }
+}
+
+fn refresh_token_unsupported() -> ConnectorError {
+    ConnectorError::config(
+        "ServiceNow integrations authenticate with basic, oauth2_password, \
+         oauth2_client_credentials or api_key credentials, not an OAuth refresh token",
+    )
+}
+
 impl CredentialsHandle {
     pub fn new(credentials: ServiceNowCredentials) -> Result<Self> {
+        refuse_unsupported(&credentials)?;
         credentials.validate()?;
         Ok(Self {
             inner: Arc::new(RwLock::new((1, Arc::new(credentials)))),
@@ -41,6 +58,7 @@ impl CredentialsHandle {
 
     /// Replaces the credentials; the next request authenticates with the new ones.
     pub fn rotate(&self, credentials: ServiceNowCredentials) -> Result<()> {
+        refuse_unsupported(&credentials)?;
         credentials.validate()?;
         let mut guard = self.inner.write();
         *guard = (guard.0 + 1, Arc::new(credentials));
@@ -127,6 +145,7 @@ impl Authenticator {
                     token: None,
                 })
             }
+            ServiceNowCredentials::OAuthRefreshToken { .. } => Err(refresh_token_unsupported()),
             ServiceNowCredentials::OAuthPassword { .. }
             | ServiceNowCredentials::OAuthClientCredentials { .. } => {
                 let token = self.access_token(generation, &creds).await?;
@@ -176,9 +195,9 @@ impl Authenticator {
                 (AuthFailure::TokenExpiredOrRevoked, REMEDY_API_KEY_REVOKED)
             }
             AuthKind::ApiKey => (AuthFailure::ApiKeyRejected, REMEDY_API_KEY),
-            AuthKind::OAuthPassword | AuthKind::OAuthClientCredentials => {
-                (AuthFailure::TokenExpiredOrRevoked, REMEDY_TOKEN)
-            }
+            AuthKind::OAuthPassword
+            | AuthKind::OAuthClientCredentials
+            | AuthKind::OAuthRefreshToken => (AuthFailure::TokenExpiredOrRevoked, REMEDY_TOKEN),
         };
         let history = if worked_before {
             "; the same credentials were accepted earlier"
@@ -209,9 +228,9 @@ fn sensitive(value: &str) -> Result<HeaderValue> {
 fn describe(kind: AuthKind) -> &'static str {
     match kind {
         AuthKind::Basic => "the user name and password",
-        AuthKind::OAuthPassword | AuthKind::OAuthClientCredentials => {
-            "a renewed OAuth access token"
-        }
+        AuthKind::OAuthPassword
+        | AuthKind::OAuthClientCredentials
+        | AuthKind::OAuthRefreshToken => "a renewed OAuth access token",
         AuthKind::ApiKey => "the API key",
     }
 }

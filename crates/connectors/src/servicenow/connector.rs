@@ -22,6 +22,7 @@ use crate::connector::{
     ConnectionReport, Connector, CreatedTicket, FeedBatch, FieldInfo, FieldMetadata, MappingCheck,
     OutboundChange, SlaSource, SlaStatus, TicketCreate,
 };
+use crate::credentials::AuthKind;
 use crate::error::{ConnectorError, Result};
 use crate::spec::{ConnectorSetup, VendorSpec};
 use crate::webhook::{StandardWebhooksAuth, WebhookAuth, WebhookEvent};
@@ -44,6 +45,15 @@ fn table_of(target: &TicketTarget) -> Result<ServiceNowTable> {
 }
 
 impl VendorSpec for ServiceNowSpec {
+    fn auth_kinds(&self) -> &'static [AuthKind] {
+        &[
+            AuthKind::Basic,
+            AuthKind::OAuthPassword,
+            AuthKind::OAuthClientCredentials,
+            AuthKind::ApiKey,
+        ]
+    }
+
     fn vendor(&self) -> Vendor {
         Vendor::ServiceNow
     }

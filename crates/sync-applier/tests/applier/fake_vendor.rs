@@ -31,6 +31,10 @@ fn field<'a>(body: &'a serde_json::Value, name: &str) -> Result<&'a str> {
 }
 
 impl VendorSpec for FakeSpec {
+    fn auth_kinds(&self) -> &'static [lockstep_connectors::AuthKind] {
+        &[lockstep_connectors::AuthKind::Basic]
+    }
+
     fn vendor(&self) -> Vendor {
         Vendor::Jira
     }

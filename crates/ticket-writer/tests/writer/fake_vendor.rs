@@ -30,6 +30,10 @@ struct Seen {
 struct FakeSpec(Arc<Seen>);
 
 impl VendorSpec for FakeSpec {
+    fn auth_kinds(&self) -> &'static [lockstep_connectors::AuthKind] {
+        &[lockstep_connectors::AuthKind::Basic]
+    }
+
     fn vendor(&self) -> Vendor {
         Vendor::Jira
     }
