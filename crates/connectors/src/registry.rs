@@ -88,10 +88,22 @@ pub struct IntegrationAccess<'a> {
     /// Changes whenever the credentials are rotated (invalidates the cached connector).
     pub credentials_rotated_at: OffsetDateTime,
     pub sealed_credentials: &'a Sealed,
+    /// The default table, project or template of its settings.
+    pub default_container: Option<&'a str>,
 }
 
-/// A cached connector and the credentials version and base URL it was built for.
+/// A cached connector and what it was built from: credentials version, base URL and default
+/// container.
 type Cached = (OffsetDateTime, String, Arc<dyn Connector>);
+
+/// The base URL and default container of an integration as one cache key part.
+fn build_key(integration: &IntegrationAccess<'_>) -> String {
+    format!(
+        "{}\n{}",
+        integration.base_url,
+        integration.default_container.unwrap_or_default()
+    )
+}
 
 /// Connectors of stored integrations. Cheap to clone (clones share the cache).
 #[derive(Clone)]
@@ -137,10 +149,7 @@ impl Connectors {
                 integration.name
             )));
         }
-        let version = (
-            integration.credentials_rotated_at,
-            integration.base_url.to_owned(),
-        );
+        let version = (integration.credentials_rotated_at, build_key(integration));
         if let Some((at, url, connector)) = self.cache.lock().get(&integration.id)
             && (*at, url.as_str()) == (version.0, version.1.as_str())
         {
@@ -174,6 +183,7 @@ impl Connectors {
             base_url: integration.base_url.to_owned(),
             credentials,
             exec: self.exec.clone(),
+            default_container: integration.default_container.map(str::to_owned),
         })
         .map_err(|e| match e {
             ConnectorError::InvalidConfig { message } => {

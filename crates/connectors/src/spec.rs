@@ -22,6 +22,9 @@ pub struct ConnectorSetup {
     pub base_url: String,
     pub credentials: Credentials,
     pub exec: HttpExecutor,
+    /// The integration's default container (table, project, template) from its settings, for
+    /// checks that need one (Jira's connection test and mapping check look at that project).
+    pub default_container: Option<String>,
 }
 
 pub trait VendorSpec: Send + Sync {

@@ -162,6 +162,7 @@ pub fn access(record: &IntegrationRecord) -> IntegrationAccess<'_> {
         active: record.active,
         credentials_rotated_at: record.credentials_rotated_at,
         sealed_credentials: &record.sealed_credentials,
+        default_container: record.settings.default_table_or_project.as_deref(),
     }
 }
 

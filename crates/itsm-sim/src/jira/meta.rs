@@ -36,6 +36,52 @@ pub fn myself(j: &Jira, caller: &Caller) -> JResult<JResp> {
     Ok(JResp::ok(u))
 }
 
+/// `GET mypermissions?projectKey=&permissions=A,B` ([spec] `getMyPermissions`): each asked
+/// permission with `havePermission`. `permissions` is required (400 without it, as on Cloud); an
+/// unknown or invisible project is a 404. Only the permissions the emulator models are known.
+pub fn my_permissions(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
+    let wanted = req.param("permissions").unwrap_or_default();
+    if wanted.trim().is_empty() {
+        return Err(JiraError::bad_request(
+            "The permissions parameter is required.",
+        ));
+    }
+    let db = j.db.read();
+    let project = match req.param("projectKey") {
+        Some(key) => Some(visible_project(&db, caller, key)?.id.clone()),
+        None => None,
+    };
+    let mut out = serde_json::Map::new();
+    for key in wanted.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        let (perm, name) = match key {
+            "BROWSE_PROJECTS" => (Perm::Browse, "Browse Projects"),
+            "CREATE_ISSUES" => (Perm::Create, "Create Issues"),
+            "EDIT_ISSUES" => (Perm::Edit, "Edit Issues"),
+            "TRANSITION_ISSUES" => (Perm::Transition, "Transition Issues"),
+            "ADD_COMMENTS" => (Perm::Comment, "Add Comments"),
+            "LINK_ISSUES" => (Perm::Link, "Link Issues"),
+            other => {
+                return Err(JiraError::bad_request(format!(
+                    "Unrecognized permission key: {other}"
+                )));
+            }
+        };
+        let have = match &project {
+            Some(p) => db.may(&caller.account_id, p, perm),
+            None => db
+                .projects
+                .iter()
+                .any(|p| db.may(&caller.account_id, &p.id, perm)),
+        };
+        out.insert(
+            key.to_owned(),
+            json!({"id": key, "key": key, "name": name, "type": "PROJECT", "description": name,
+                   "havePermission": have}),
+        );
+    }
+    Ok(JResp::ok(json!({ "permissions": out })))
+}
+
 pub fn user(j: &Jira, req: &JReq) -> JResult<JResp> {
     let id = req.param("accountId").ok_or_else(|| {
         JiraError::bad_request("The accountId query parameter needs to be provided.")

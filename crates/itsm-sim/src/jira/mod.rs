@@ -296,6 +296,7 @@ impl Jira {
         let post = *m == Method::POST;
         match segs {
             ["myself"] if get => meta::myself(self, caller),
+            ["mypermissions"] if get => meta::my_permissions(self, caller, req),
             ["user"] if get => meta::user(self, req),
             ["field"] if get => Ok(meta::fields(self)),
             ["priority"] if get => Ok(meta::priorities(self)),
