@@ -14,15 +14,15 @@
 //!   whose [`ErrorClass`] the services map to gRPC and HTTP statuses in one place.
 //!
 //! ServiceNow is implemented ([`servicenow`]); Jira and ServiceDesk Plus so far bring only their
-//! webhook authentication ([`jira`], [`manageengine`]).
+//! webhook authentication ([`jira`], [`sdp`]).
 
 pub mod connector;
 pub mod credentials;
 pub mod error;
 pub mod http;
 pub mod jira;
-pub mod manageengine;
 pub mod registry;
+pub mod sdp;
 pub mod servicenow;
 pub mod spec;
 pub mod webhook;

@@ -26,7 +26,7 @@ fn builtin(vendor: Vendor) -> Arc<dyn VendorSpec> {
     match vendor {
         Vendor::ServiceNow => Arc::new(crate::servicenow::ServiceNowSpec),
         Vendor::Jira => Arc::new(crate::jira::JiraSpec),
-        Vendor::ManageEngine => Arc::new(crate::manageengine::ServiceDeskPlusSpec),
+        Vendor::ManageEngine => Arc::new(crate::sdp::ServiceDeskPlusSpec),
     }
 }
 
