@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The vendor seam holds: no ServiceNow type or wire name in a service crate or in service-kit.
+# The vendor seam holds: no ServiceNow or ServiceDesk Plus type or wire name in a service crate or
+# in service-kit.
 # Vendor knowledge lives in crates/connectors/src/<vendor>/, crates/itsm-sim/src/<vendor>/ and
 # (pure rules) crates/domain; the services reach it through lockstep_connectors::Connector.
 # Fails listing every offending line. Tests and benches drive ServiceNow on purpose (the
@@ -14,9 +15,17 @@ pattern='ServiceNow(Client|Table|Credentials|Fields|Config|Spec)\b|connectors::s
 
 paths=()
 for c in "${crates[@]}"; do paths+=("crates/$c/src"); done
+# The same for crates/connectors/src/sdp/ (ServiceDesk Plus v3).
+sdp_pattern='ServiceDeskPlusSpec|SdpClient|SdpConfig|SdpTokenAuth|PortalUrl|connectors::sdp|sdp::|input_data|authtoken|Zoho-oauthtoken|list_info|udf_fields|response_status|api/v3/|WorkOrder\.do|link_requests|closure_info'
+
 if hits=$(grep -rnE "$pattern" "${paths[@]}"); then
   echo "ServiceNow knowledge outside its connector (move it to crates/connectors/src/servicenow/):" >&2
   echo "$hits" >&2
   exit 1
 fi
-echo "vendor seam: no ServiceNow types or wire names in ${crates[*]}"
+if hits=$(grep -rnE "$sdp_pattern" "${paths[@]}"); then
+  echo "ServiceDesk Plus knowledge outside its connector (move it to crates/connectors/src/sdp/):" >&2
+  echo "$hits" >&2
+  exit 1
+fi
+echo "vendor seam: no ServiceNow or ServiceDesk Plus types or wire names in ${crates[*]}"

@@ -13,8 +13,8 @@
 //!   integration, masked logging, metrics). Errors of every vendor are one [`ConnectorError`],
 //!   whose [`ErrorClass`] the services map to gRPC and HTTP statuses in one place.
 //!
-//! ServiceNow is implemented ([`servicenow`]); Jira and ServiceDesk Plus so far bring only their
-//! webhook authentication ([`jira`], [`sdp`]).
+//! ServiceNow ([`servicenow`]) and ServiceDesk Plus ([`sdp`]) are implemented; Jira so far brings
+//! only its webhook authentication ([`jira`]).
 
 pub mod connector;
 pub mod credentials;

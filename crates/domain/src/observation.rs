@@ -15,7 +15,7 @@ use crate::version::VendorVersion;
 /// |---|---|---|---|---|
 /// | ServiceNow | `state` value (`"6"`) | its label (`"Resolved"`) when read | — | `close_code` |
 /// | Jira | `status.id` | `status.name` | `status.statusCategory.key` (`new`, `indeterminate`, `done`) | `resolution.name` |
-/// | ServiceDesk Plus | `status.id` | `status.name` | `in_progress` when the status object says `in_progress: true`, else `completed` | closure code |
+/// | ServiceDesk Plus | `status.name` (names are unique per instance; the webhook payload carries the name, not the id) | `status.name` | `in_progress` when the status object says `in_progress: true`, `completed` when false, absent when the payload has no flag | closure code |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketObservation {
     pub ticket: TicketRef,

@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | [`StandardWebhooksAuth`] | Standard Webhooks (`webhook-id`, `webhook-timestamp` within the tolerance, `webhook-signature: v1,<base64 HMAC>`) | `x-lockstep-token` header |
 //! | [`HubSignatureAuth`] | `X-Hub-Signature: sha256=<hex HMAC of the body>` | `?token=` |
+//! | `sdp::SdpTokenAuth` | none (ServiceDesk Plus signs nothing) | `x-lockstep-token` header or `?token=` |
 
 mod hub;
 mod standard;

@@ -13,6 +13,8 @@ mod http;
 mod jira;
 mod jira_push;
 mod jira_support;
+mod sdp;
+mod sdp_sync;
 mod sla;
 mod webhook;
 mod writes;

@@ -176,6 +176,14 @@ fn the_right_token_is_accepted_so_the_fuzzing_above_is_meaningful() {
     let mut h = HeaderMap::new();
     h.insert("x-lockstep-token", HeaderValue::from_static("fuzz-secret"));
     assert!(accepted(Vendor::ServiceNow, &h, None, b"{}"));
+    assert!(accepted(Vendor::ManageEngine, &h, None, b"{}"));
+    let token = Some("a=1&token=fuzz-secret");
+    assert!(accepted(
+        Vendor::ManageEngine,
+        &HeaderMap::new(),
+        token,
+        b"{}"
+    ));
     assert!(accepted(
         Vendor::Jira,
         &HeaderMap::new(),

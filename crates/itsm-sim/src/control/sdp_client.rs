@@ -53,6 +53,18 @@ impl SimClient {
         self.json(self.http.post(url).json(t)).await
     }
 
+    /// Replaces the fields a request template makes mandatory (as an admin does in the UI).
+    pub async fn set_sdp_template_mandatory(
+        &self,
+        portal: &str,
+        template: &str,
+        fields: &[&str],
+    ) -> Result<Value> {
+        let url = self.url(&format!("/_sim/sdp/portals/{portal}/templates/{template}"));
+        self.json(self.http.put(url).json(&json!({ "mandatory": fields })))
+            .await
+    }
+
     /// A v3 call made as a technician (a person working in SDP): webhooks fire as for anyone.
     pub async fn sdp_act(&self, act: &SdpAct) -> Result<ActResult> {
         self.json(self.http.post(self.url("/_sim/sdp/act")).json(act))

@@ -32,6 +32,10 @@ pub fn router(sdp: Arc<Sdp>) -> Router {
             "/_sim/sdp/portals/{portal}/technicians",
             post(add_technician),
         )
+        .route(
+            "/_sim/sdp/portals/{portal}/templates/{name}",
+            axum::routing::put(set_template),
+        )
         .route("/_sim/sdp/act", post(act))
         .with_state(sdp)
 }
@@ -103,6 +107,31 @@ async fn add_status(State(s): S, Path(portal): Path<String>, Json(st): Json<Stat
         return err(StatusCode::CONFLICT, "a status with that name exists");
     }
     (StatusCode::CREATED, Json(p.add_status(st))).into_response()
+}
+
+/// What an admin makes mandatory in a request template (Admin → Templates & Forms):
+/// `{"mandatory": ["impact", "udf_sline_301"]}` replaces the template's list.
+async fn set_template(
+    State(s): S,
+    Path((portal, name)): Path<(String, String)>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(fields) = body.get("mandatory").and_then(Value::as_array) else {
+        return err(StatusCode::BAD_REQUEST, "expected {\"mandatory\": [..]}");
+    };
+    let fields: Vec<String> = fields
+        .iter()
+        .filter_map(|f| f.as_str().map(String::from))
+        .collect();
+    let mut db = s.db.write();
+    let Some(p) = db.portal_mut(&portal) else {
+        return err(StatusCode::NOT_FOUND, "no such portal");
+    };
+    let Some(t) = p.templates.iter_mut().find(|t| t.name == name) else {
+        return err(StatusCode::NOT_FOUND, "no such template");
+    };
+    t.mandatory = fields;
+    (StatusCode::OK, Json(t.clone())).into_response()
 }
 
 /// A technician (or requester with `is_technician: false`); its id is assigned.
