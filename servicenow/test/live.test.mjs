@@ -51,6 +51,7 @@ function startServices() {
     LOCKSTEP_MASTER_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     LOCKSTEP_UP__API__LISTEN: '127.0.0.1:0',
     LOCKSTEP_UP__API__ADMIN: '127.0.0.1:0',
+    LOCKSTEP_UP__API__HTTP: '127.0.0.1:0',
     LOCKSTEP_UP__INGEST_WEBHOOK__LISTEN: '127.0.0.1:0',
     LOCKSTEP_UP__INGEST_WEBHOOK__ADMIN: '127.0.0.1:0',
     // The integration's instance URL is a loopback address nobody listens on (nothing is polled or

@@ -2,17 +2,30 @@
 //! an all-in-one `lockstep up`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use axum::Router;
 use lockstep_bus::StreamSettings;
 use lockstep_connectors::{Connectors, Registry};
 use lockstep_platform::health::Readiness;
 use lockstep_platform::{Shell, Shutdown};
+use lockstep_proto::v1::finding_service_server::FindingServiceServer;
+use lockstep_proto::v1::integration_service_server::IntegrationServiceServer;
+use lockstep_proto::v1::mapping_service_server::MappingServiceServer;
+use lockstep_proto::v1::preset_service_server::PresetServiceServer;
+use lockstep_proto::v1::workbench_service_server::WorkbenchServiceServer;
 use lockstep_service_kit::Authenticator;
 use lockstep_service_kit::server::{self, GrpcRoutes, Serving};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::ctx::Ctx;
+use crate::findings::Findings;
+use crate::http::{HttpState, Inner, Upstream};
+use crate::integrations::Integrations;
+use crate::mapping::Mapping;
+use crate::presets::Presets;
+use crate::workbench::WorkbenchApi;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -24,6 +37,9 @@ pub struct App {
     serving: Serving,
     listener: TcpListener,
     local_addr: SocketAddr,
+    http: Router,
+    http_listener: TcpListener,
+    http_addr: SocketAddr,
     shell: Shell,
 }
 
@@ -43,32 +59,64 @@ impl App {
             store: deps.store,
             bus: deps.bus,
         };
+        // One object per service, held by the gRPC server and the HTTP API alike.
+        let integrations = Arc::new(Integrations { ctx: ctx.clone() });
+        let mapping = Arc::new(Mapping { ctx: ctx.clone() });
+        let presets = Arc::new(Presets { ctx: ctx.clone() });
+        let findings = Arc::new(Findings { ctx: ctx.clone() });
+        let workbench = Arc::new(WorkbenchApi::new(
+            ctx.store.clone(),
+            ctx.connectors.registry().clone(),
+        ));
         let routes = GrpcRoutes::new(config.grpc.reflection)?
-            .add(crate::integrations::service(ctx.clone()))
-            .add(crate::mapping::service(ctx.clone()))
-            .add(crate::presets::service(ctx.clone()))
+            .add(IntegrationServiceServer::from_arc(integrations.clone()))
+            .add(MappingServiceServer::from_arc(mapping.clone()))
+            .add(PresetServiceServer::from_arc(presets.clone()))
             .add(crate::tokens::service(ctx.clone()))
-            .add(crate::workbench::service(
-                ctx.store.clone(),
-                ctx.connectors.registry().clone(),
-            ))
-            .add(crate::findings::service(ctx));
+            .add(WorkbenchServiceServer::from_arc(workbench.clone()))
+            .add(FindingServiceServer::from_arc(findings.clone()));
+        let http = crate::http::router(HttpState::new(Inner {
+            integrations,
+            mapping,
+            presets,
+            findings,
+            workbench,
+            auth: ctx.auth.clone(),
+            store: ctx.store.clone(),
+            upstream: Upstream::new(&config.upstream)?,
+            secure_cookies: config.http.secure_cookies,
+        }));
         let serving = Serving::from_config(&config.grpc)?;
         let (listener, local_addr) = server::bind(config.grpc.listen).await?;
+        let (http_listener, http_addr) = lockstep_platform::bind(config.http.listen).await?;
         let shell = Shell::bind("api", config.admin.listen, Readiness::new()).await?;
-        tracing::info!(%local_addr, admin_addr = %shell.admin_addr(), "api ready");
+        tracing::info!(%local_addr, %http_addr, admin_addr = %shell.admin_addr(), "api ready");
         Ok(Self {
             routes,
             serving,
             listener,
             local_addr,
+            http,
+            http_listener,
+            http_addr,
             shell,
         })
+    }
+
+    /// Serves `pages` (a router of everything outside `/v1/`) beside the HTTP API.
+    pub fn with_pages(mut self, pages: Router) -> Self {
+        self.http = crate::http::with_pages(self.http, pages);
+        self
     }
 
     /// Where the gRPC services listen.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where the HTTP JSON API listens.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
     }
 
     /// Where `/metrics`, `/healthz` and `/readyz` are served.
@@ -78,9 +126,16 @@ impl App {
 
     /// Serves until `shutdown` fires, then reports NOT_SERVING and lets in-flight calls finish.
     pub async fn run(self, shutdown: Shutdown) -> Result<(), Error> {
-        let serve = self
+        let grpc = self
             .routes
             .serve(self.listener, self.serving, shutdown.clone());
-        Ok(self.shell.run(&shutdown, serve).await?)
+        let http = lockstep_platform::serve(self.http_listener, self.http, shutdown.clone());
+        let both = async {
+            let (grpc, http) = tokio::join!(grpc, http);
+            grpc?;
+            http?;
+            Ok::<(), Error>(())
+        };
+        self.shell.run(&shutdown, both).await
     }
 }

@@ -1,4 +1,5 @@
-//! The service's configuration: shared platform sections plus `[grpc]` and `[vendor_http]`.
+//! The service's configuration: shared platform sections plus `[grpc]`, `[vendor_http]`, and the
+//! HTTP JSON API's `[http]` and `[upstream]`.
 //! Every key is documented in `defaults.toml`, which is embedded and loaded first.
 
 use lockstep_platform::config::{DatabaseConfig, HttpConfig, Mode, NatsConfig, TelemetryConfig};
@@ -22,6 +23,12 @@ pub struct Config {
     pub nats: NatsConfig,
     #[serde(default)]
     pub vendor_http: VendorHttpConfig,
+    /// The HTTP JSON API's listener.
+    #[serde(default)]
+    pub http: crate::http::HttpApiConfig,
+    /// Where ticket-writer and the poller are (the HTTP API's ticket and re-sync routes).
+    #[serde(default)]
+    pub upstream: crate::http::UpstreamConfig,
 }
 
 /// `[grpc]`: the shared gRPC server settings (listen, reflection, time limit, concurrency, TLS).
@@ -51,5 +58,7 @@ mod tests {
         assert_eq!(config.grpc, grpc_default());
         assert_eq!(config.admin.listen.port(), 9094);
         assert_eq!(config.vendor_http, VendorHttpConfig::default());
+        assert_eq!(config.http, crate::http::HttpApiConfig::default());
+        assert_eq!(config.upstream, crate::http::UpstreamConfig::default());
     }
 }

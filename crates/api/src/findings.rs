@@ -5,7 +5,7 @@ use lockstep_bus::Bus;
 use lockstep_domain::text::free_text;
 use lockstep_domain::{ActivityKind, FindingId, FindingStatus, Severity, SyncChannel};
 use lockstep_proto::v1 as pb;
-use lockstep_proto::v1::finding_service_server::{FindingService, FindingServiceServer};
+use lockstep_proto::v1::finding_service_server::FindingService;
 use lockstep_service_kit::convert::{self, finding_id, opt_vocab, page_size};
 use lockstep_service_kit::{Access, Caller, status};
 use lockstep_store::{
@@ -17,11 +17,7 @@ use crate::ctx::Ctx;
 use crate::import_stream;
 
 pub struct Findings {
-    ctx: Ctx,
-}
-
-pub(crate) fn service(ctx: Ctx) -> FindingServiceServer<Findings> {
-    FindingServiceServer::new(Findings { ctx })
+    pub(crate) ctx: Ctx,
 }
 
 /// A page token bound to the filter it was issued for (AIP-158: other parameters must match).

@@ -6,9 +6,7 @@ use lockstep_connectors::{ConnectionReport, ConnectorError, VendorSpec};
 use lockstep_crypto::{Aad, Purpose};
 use lockstep_domain::{IntegrationId, Vendor};
 use lockstep_proto::v1 as pb;
-use lockstep_proto::v1::integration_service_server::{
-    IntegrationService, IntegrationServiceServer,
-};
+use lockstep_proto::v1::integration_service_server::IntegrationService;
 use lockstep_service_kit::convert::{integration_id, page_size, ts};
 use lockstep_service_kit::{Access, status, vendor};
 use lockstep_store::{IntegrationRecord, IntegrationSettings, NewIntegration, StoreError};
@@ -18,11 +16,7 @@ use crate::ctx::{Ctx, id_for_request, offset_page};
 use crate::replay;
 
 pub struct Integrations {
-    ctx: Ctx,
-}
-
-pub(crate) fn service(ctx: Ctx) -> IntegrationServiceServer<Integrations> {
-    IntegrationServiceServer::new(Integrations { ctx })
+    pub(crate) ctx: Ctx,
 }
 
 pub fn to_pb(record: &IntegrationRecord) -> pb::Integration {
@@ -422,5 +416,12 @@ impl IntegrationService for Integrations {
         request: Request<pb::RetireWebhookSecretsRequest>,
     ) -> Result<Response<pb::WebhookSecretsResponse>, Status> {
         crate::webhook_secrets::retire(&self.ctx, request).await
+    }
+
+    async fn get_field_metadata(
+        &self,
+        request: Request<pb::GetFieldMetadataRequest>,
+    ) -> Result<Response<pb::FieldMetadata>, Status> {
+        crate::fields::get(&self.ctx, request).await
     }
 }

@@ -14,11 +14,16 @@
 //!
 //! Every RPC authenticates a bearer token and scopes every read and write to its tenant; ids of
 //! another tenant behave exactly like ids that do not exist.
+//!
+//! [`http`]: the same services as an HTTP JSON API (`docs/http-api.md`), each route calling the
+//! service object its gRPC twin runs.
 
 mod app;
 pub mod config;
 mod ctx;
+mod fields;
 pub mod findings;
+pub mod http;
 pub mod import;
 pub mod import_stream;
 pub mod integrations;

@@ -6,7 +6,7 @@
 use lockstep_connectors::MappingCheck;
 use lockstep_domain::MappingRules;
 use lockstep_proto::v1 as pb;
-use lockstep_proto::v1::mapping_service_server::{MappingService, MappingServiceServer};
+use lockstep_proto::v1::mapping_service_server::MappingService;
 use lockstep_service_kit::convert::{integration_id, ts};
 use lockstep_service_kit::{Access, status, vendor};
 use lockstep_store::IntegrationRecord;
@@ -15,11 +15,7 @@ use tonic::{Request, Response, Status};
 use crate::ctx::Ctx;
 
 pub struct Mapping {
-    ctx: Ctx,
-}
-
-pub(crate) fn service(ctx: Ctx) -> MappingServiceServer<Mapping> {
-    MappingServiceServer::new(Mapping { ctx })
+    pub(crate) ctx: Ctx,
 }
 
 /// The display rows of a rule set.

@@ -4,7 +4,7 @@
 
 use lockstep_domain::{FieldValues, PresetId, TenantId};
 use lockstep_proto::v1 as pb;
-use lockstep_proto::v1::preset_service_server::{PresetService, PresetServiceServer};
+use lockstep_proto::v1::preset_service_server::PresetService;
 use lockstep_service_kit::convert::{self, page_size};
 use lockstep_service_kit::{Access, status};
 use lockstep_store::{PresetRecord, Store, StoreError};
@@ -14,11 +14,7 @@ use tonic::{Request, Response, Status};
 use crate::ctx::{Ctx, id_for_request, offset_page};
 
 pub struct Presets {
-    ctx: Ctx,
-}
-
-pub(crate) fn service(ctx: Ctx) -> PresetServiceServer<Presets> {
-    PresetServiceServer::new(Presets { ctx })
+    pub(crate) ctx: Ctx,
 }
 
 fn stored_fields(fields: Option<&pb::FieldValues>) -> Result<Map<String, Value>, Status> {

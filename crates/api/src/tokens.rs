@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 use crate::ctx::Ctx;
 
 pub struct Tokens {
-    ctx: Ctx,
+    pub(crate) ctx: Ctx,
 }
 
 pub(crate) fn service(ctx: Ctx) -> TokenServiceServer<Tokens> {

@@ -379,6 +379,7 @@ async fn list(
         vendor_states: vendor_states.to_vec(),
         text: text.to_owned(),
         sla_breached: breached.then_some(true),
+        ..Default::default()
     };
     let mut rows = Vec::new();
     let mut page_token = String::new();

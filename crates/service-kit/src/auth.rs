@@ -82,7 +82,15 @@ impl Authenticator {
     }
 
     pub async fn authenticate_metadata(&self, metadata: &MetadataMap) -> Result<Caller, Status> {
-        let token = bearer(metadata)?;
+        self.authenticate_token(bearer(metadata)?).await
+    }
+
+    /// The caller of an API token (`lst_…`) or of a browser session's secret (`lss_…`, which the
+    /// HTTP API forwards as a bearer token when it calls another service for a signed-in user).
+    pub async fn authenticate_token(&self, token: &str) -> Result<Caller, Status> {
+        if token.starts_with(SESSION_PREFIX) {
+            return Ok(self.session(token).await?.0);
+        }
         let hash = lockstep_crypto::hash_token(token);
         let identity = self
             .store
@@ -95,12 +103,38 @@ impl Authenticator {
                     "the API token is unknown or revoked; create one with `lockstep admin create-token`",
                 )
             })?;
-        Ok(Caller {
-            tenant: identity.tenant_id,
-            token_id: identity.token_id,
-            name: identity.name,
-            role: identity.role,
-        })
+        Ok(caller_of(identity))
+    }
+
+    /// The caller of a session secret and when the session ends. The identity is its token's,
+    /// read now: a revoked token's sessions end with it.
+    pub async fn session(&self, secret: &str) -> Result<(Caller, time::OffsetDateTime), Status> {
+        let hash = lockstep_crypto::hash_token(secret);
+        let (identity, expires_at) = self
+            .store
+            .web_sessions()
+            .find_by_hash(&hash)
+            .await
+            .map_err(status::from_store)?
+            .ok_or_else(|| {
+                Status::unauthenticated(
+                    "the session has ended (signed out, expired, or its API token was revoked); \
+                     sign in again with an API token",
+                )
+            })?;
+        Ok((caller_of(identity), expires_at))
+    }
+}
+
+/// Browser session secrets start with this; API tokens with `lst_`.
+pub const SESSION_PREFIX: &str = "lss_";
+
+fn caller_of(identity: lockstep_store::TokenIdentity) -> Caller {
+    Caller {
+        tenant: identity.tenant_id,
+        token_id: identity.token_id,
+        name: identity.name,
+        role: identity.role,
     }
 }
 

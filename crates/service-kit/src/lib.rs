@@ -1,7 +1,8 @@
 //! Shared plumbing of Lockstep's gRPC services (`api`, `ticket-writer`):
 //!
 //! - [`auth`]: bearer API tokens (hashed at rest) → a tenant-scoped [`Caller`] with a role;
-//! - [`status`]: the one mapping of store, domain and connector errors to `tonic::Status`;
+//! - [`status`]: the one mapping of store, domain and connector errors to `tonic::Status`, and
+//!   [`problem`], its HTTP twin (`application/problem+json`) for the HTTP JSON API;
 //! - [`server`]: a tonic server with gRPC health and reflection (v1 and v1alpha), so `grpcurl`
 //!   works against every service;
 //! - [`convert`]: store records → API messages, and the request parsing helpers;
@@ -12,6 +13,7 @@
 pub mod auth;
 pub mod convert;
 mod deps;
+pub mod problem;
 pub mod server;
 pub mod status;
 pub mod vendor;

@@ -45,6 +45,7 @@ mod poll_state;
 mod presets;
 mod resync;
 mod row;
+mod sessions;
 mod tenants;
 mod tx;
 mod workbench;
@@ -76,6 +77,7 @@ pub use page::{Cursor, MAX_PAGE_SIZE, Page, PageRequest};
 pub use poll_state::{ClaimedPoll, PollState, PollStateRecord};
 pub use presets::{PresetRecord, Presets};
 pub use resync::ResyncCooldowns;
+pub use sessions::{SessionRecord, WebSessions};
 pub use tenants::{ApiTokenRecord, ApiTokens, Role, TenantRecord, Tenants, TokenIdentity};
 pub use tx::Tx;
 pub use workbench::{MAX_SEARCH_CHARS, Workbench, WorkbenchFilter, WorkbenchRow};
@@ -231,5 +233,9 @@ impl Store {
 
     pub fn workbench(&self) -> Workbench<'_> {
         Workbench::new(self.conn())
+    }
+
+    pub fn web_sessions(&self) -> WebSessions<'_> {
+        WebSessions::new(self.conn())
     }
 }

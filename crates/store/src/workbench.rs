@@ -37,6 +37,11 @@ pub struct WorkbenchFilter {
     /// ticket key or external id.
     pub text: Option<String>,
     pub sla_breached: Option<bool>,
+    /// Only tickets of these vendors.
+    pub vendors: Vec<Vendor>,
+    /// `Some(true)`: only tickets whose integration's last poll failed; `Some(false)`: only the
+    /// others.
+    pub sync_error: Option<bool>,
 }
 
 /// One linked ticket and its finding.
@@ -67,6 +72,8 @@ pub struct WorkbenchRow {
     pub last_synced_at: Option<OffsetDateTime>,
     pub last_sync_channel: Option<SyncChannel>,
     pub linked_at: OffsetDateTime,
+    /// The integration's last poll error, when its last poll failed.
+    pub sync_error: Option<String>,
 }
 
 impl WorkbenchRow {
@@ -112,6 +119,7 @@ impl<'r> FromRow<'r, PgRow> for WorkbenchRow {
             last_synced_at: r.try_get("last_synced_at")?,
             last_sync_channel: row::opt_vocab(r, "last_sync_channel")?,
             linked_at: r.try_get("linked_at")?,
+            sync_error: r.try_get("sync_error")?,
         })
     }
 }
@@ -149,10 +157,11 @@ impl Workbench<'_> {
                     l.external_id, l.ticket_key, l.url, l.vendor_state, l.sla_due_at, l.sla_breached,
                     l.last_synced_at, l.last_sync_channel, l.created_at AS linked_at,
                     f.title, f.scanner_key, f.asset, f.severity, f.status,
-                    i.name AS integration_name, i.base_url
+                    i.name AS integration_name, i.base_url, p.last_error AS sync_error
                FROM ticket_links l
                JOIN findings f ON f.tenant_id = l.tenant_id AND f.id = l.finding_id
                JOIN integrations i ON i.tenant_id = l.tenant_id AND i.id = l.integration_id
+               LEFT JOIN poll_state p ON p.tenant_id = l.tenant_id AND p.integration_id = l.integration_id
               WHERE l.tenant_id = ",
         );
         q.push_bind(tenant.as_uuid());
@@ -207,6 +216,15 @@ impl Workbench<'_> {
             }
             q.push(")");
         }
+        if !filter.vendors.is_empty() {
+            let v: Vec<&str> = filter.vendors.iter().map(|v| v.as_str()).collect();
+            q.push(" AND l.vendor = ANY(").push_bind(v).push(")");
+        }
+        match filter.sync_error {
+            Some(true) => q.push(" AND p.last_error IS NOT NULL"),
+            Some(false) => q.push(" AND p.last_error IS NULL"),
+            None => &mut q,
+        };
         if let Some(breached) = filter.sla_breached {
             q.push(" AND l.sla_breached = ").push_bind(breached);
         }

@@ -33,12 +33,19 @@ pub struct WorkbenchApi {
 
 /// The service, ready for `GrpcRoutes::add`.
 pub fn service(store: Store, registry: Registry) -> WorkbenchServiceServer<WorkbenchApi> {
-    let auth = Authenticator::new(store.clone());
-    WorkbenchServiceServer::new(WorkbenchApi {
-        store,
-        registry,
-        auth,
-    })
+    WorkbenchServiceServer::new(WorkbenchApi::new(store, registry))
+}
+
+impl WorkbenchApi {
+    /// The implementation, shared by the gRPC server and the HTTP JSON API.
+    pub fn new(store: Store, registry: Registry) -> Self {
+        let auth = Authenticator::new(store.clone());
+        WorkbenchApi {
+            store,
+            registry,
+            auth,
+        }
+    }
 }
 
 /// The row's deep link: the URL stored at creation, else the one its vendor's spec builds.
@@ -103,6 +110,8 @@ pub fn filter_of(filter: Option<&pb::WorkbenchFilter>) -> Result<WorkbenchFilter
             .collect(),
         text: (!text.is_empty()).then(|| text.to_owned()),
         sla_breached: f.sla_breached,
+        vendors: vocab_list::<lockstep_domain::Vendor>("vendors", &f.vendors)?,
+        sync_error: f.sync_error,
     })
 }
 
@@ -164,6 +173,7 @@ pub fn row(r: &WorkbenchRow, registry: &Registry) -> pb::LinkedTicket {
             .map(|c| c.as_str().to_owned())
             .unwrap_or_default(),
         linked_at: Some(to_timestamp(r.linked_at)),
+        sync_error: r.sync_error.clone().unwrap_or_default(),
     }
 }
 

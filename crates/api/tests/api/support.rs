@@ -35,6 +35,10 @@ pub struct Env {
     pub bus: Bus,
     pub sim: SimHandle,
     pub addr: SocketAddr,
+    /// The HTTP JSON API.
+    pub http: SocketAddr,
+    /// ticket-writer's and the poller's gRPC addresses, when [`Env::start_stack`] started them.
+    pub upstream: Option<(SocketAddr, SocketAddr)>,
     pub channel: Channel,
     pub shutdown: Shutdown,
     pub a: Tenant,
@@ -76,8 +80,10 @@ pub fn ca_file(sim: &SimHandle) -> String {
     path.display().to_string()
 }
 
-pub fn config(db: &TestDb, nats: &TestNats, ca: &str) -> Config {
-    let env = [
+/// The environment every service of a test reads (each service refuses keys it does not know, so
+/// only shared ones are here).
+pub fn service_env(db: &TestDb, nats: &TestNats, ca: &str) -> Vec<(String, String)> {
+    [
         ("LOCKSTEP_DATABASE__URL", db.url().to_owned()),
         ("LOCKSTEP_GRPC__LISTEN", "127.0.0.1:0".to_owned()),
         ("LOCKSTEP_ADMIN__LISTEN", "127.0.0.1:0".to_owned()),
@@ -89,7 +95,13 @@ pub fn config(db: &TestDb, nats: &TestNats, ca: &str) -> Config {
     .map(|(k, v)| (k.to_owned(), v))
     // The emulator listens on loopback, which only an explicit allow-list reaches.
     .into_iter()
-    .chain([lockstep_testkit::loopback_vendor_allow_list()]);
+    .chain([lockstep_testkit::loopback_vendor_allow_list()])
+    .collect()
+}
+
+pub fn config(db: &TestDb, nats: &TestNats, ca: &str) -> Config {
+    let mut env = service_env(db, nats, ca);
+    env.push(("LOCKSTEP_HTTP__LISTEN".to_owned(), "127.0.0.1:0".to_owned()));
     lockstep_platform::config::load_with_env(DEFAULTS, None, env).unwrap()
 }
 
@@ -104,6 +116,16 @@ impl Env {
 
     /// [`Env::start`] with the service's configuration changed by `tune` first.
     pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Self {
+        Self::start_inner(false, tune).await
+    }
+
+    /// [`Env::start`] plus a ticket-writer and a poller, which the api's HTTP routes reach as
+    /// its upstreams (as under `lockstep up`).
+    pub async fn start_stack() -> Self {
+        Self::start_inner(true, |_| {}).await
+    }
+
+    async fn start_inner(stack: bool, tune: impl FnOnce(&mut Config)) -> Self {
         lockstep_platform::install_crypto_provider();
         let db = TestDb::new().await;
         let nats = TestNats::new().await;
@@ -114,8 +136,18 @@ impl Env {
         })
         .await
         .unwrap();
-        let mut config = config(&db, &nats, &ca_file(&sim));
+        let ca = ca_file(&sim);
+        let mut config = config(&db, &nats, &ca);
         tune(&mut config);
+        let shutdown = Shutdown::new();
+        let mut upstream = None;
+        if stack {
+            let env = service_env(&db, &nats, &ca);
+            let (writer, poller) = crate::stack::start(env, db.store(), &bus, &shutdown).await;
+            config.upstream.ticket_writer = format!("http://{writer}");
+            config.upstream.poller = format!("http://{poller}");
+            upstream = Some((writer, poller));
+        }
         let deps = Deps {
             store: db.store().clone(),
             bus: bus.clone(),
@@ -123,7 +155,7 @@ impl Env {
         };
         let app = App::build(config, deps).await.unwrap();
         let addr = app.local_addr();
-        let shutdown = Shutdown::new();
+        let http = app.http_addr();
         tokio::spawn(app.run(shutdown.clone()));
         let channel = Channel::from_shared(format!("http://{addr}"))
             .unwrap()
@@ -138,6 +170,8 @@ impl Env {
             bus,
             sim,
             addr,
+            http,
+            upstream,
             channel,
             shutdown,
             a,

@@ -26,7 +26,7 @@ pub struct UpConfig {
 /// `[up.<service>]`: where each service listens inside the one process.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Listeners {
-    pub api: Endpoints,
+    pub api: ApiEndpoints,
     pub ticket_writer: Endpoints,
     pub poller: Endpoints,
     pub ingest_webhook: Endpoints,
@@ -39,6 +39,15 @@ pub struct Endpoints {
     pub listen: SocketAddr,
     /// `/metrics`, `/healthz`, `/readyz`.
     pub admin: SocketAddr,
+}
+
+/// The api's addresses: gRPC, admin, and the HTTP JSON API.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct ApiEndpoints {
+    pub listen: SocketAddr,
+    pub admin: SocketAddr,
+    /// The HTTP JSON API (and the pages beside it).
+    pub http: SocketAddr,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -65,7 +74,7 @@ const SHARED_LISTEN_VARS: &[(&str, &str)] = &[
     ),
     (
         "LOCKSTEP_HTTP__LISTEN",
-        "LOCKSTEP_UP__INGEST_WEBHOOK__LISTEN",
+        "LOCKSTEP_UP__INGEST_WEBHOOK__LISTEN or LOCKSTEP_UP__API__HTTP",
     ),
     ("LOCKSTEP_ADMIN__LISTEN", "LOCKSTEP_UP__<SERVICE>__ADMIN"),
 ];
@@ -101,7 +110,12 @@ pub fn load(env: &[(String, String)]) -> Result<Loaded, BoxError> {
         return Err(lockstep_platform::Error::Config { problems: refused }.into());
     }
     let at = &up.up;
-    (api.grpc.listen, api.admin.listen) = (at.api.listen, at.api.admin);
+    (api.grpc.listen, api.admin.listen, api.http.listen) =
+        (at.api.listen, at.api.admin, at.api.http);
+    // The api reaches ticket-writer and the poller where `[up]` puts them (main.rs replaces these
+    // with the addresses they actually bound when it starts them).
+    api.upstream.ticket_writer = upstream_url(at.ticket_writer.listen);
+    api.upstream.poller = upstream_url(at.poller.listen);
     (ticket_writer.grpc.listen, ticket_writer.admin.listen) =
         (at.ticket_writer.listen, at.ticket_writer.admin);
     (poller.grpc.listen, poller.admin.listen) = (at.poller.listen, at.poller.admin);
@@ -116,6 +130,19 @@ pub fn load(env: &[(String, String)]) -> Result<Loaded, BoxError> {
         sync_applier,
         poller,
     })
+}
+
+/// The `http://` address that reaches a listener: a wildcard bind is reached on loopback.
+pub fn upstream_url(addr: SocketAddr) -> String {
+    let mut addr = addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    format!("http://{addr}")
 }
 
 fn shared<T: DeserializeOwned + Serialize>(
@@ -190,8 +217,15 @@ mod tests {
             loaded.poller.admin.listen,
             loaded.ingest_webhook.admin.listen,
             loaded.sync_applier.admin.listen,
+            loaded.api.http.listen,
         ];
         assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
+        assert_eq!(loaded.api.upstream.ticket_writer, "http://127.0.0.1:50052");
+        assert_eq!(loaded.api.upstream.poller, "http://127.0.0.1:50053");
+        assert_eq!(
+            upstream_url("0.0.0.0:7000".parse().unwrap()),
+            "http://127.0.0.1:7000"
+        );
         let mut ports: Vec<u16> = addrs.iter().map(|a| a.port()).collect();
         ports.sort_unstable();
         ports.dedup();

@@ -67,21 +67,7 @@ async fn start(
             .migrate()
             .await?;
     }
-    if wanted("api") {
-        let c = loaded.api;
-        let app = lockstep_api::App::build(
-            c.clone(),
-            lockstep_api::Deps::connect(&c.database, &c.nats).await?,
-        )
-        .await?;
-        crate::outln!(
-            "api            grpc {}  admin {}",
-            app.local_addr(),
-            app.admin_addr()
-        );
-        let s = shutdown.clone();
-        tasks.spawn(async move { ("api", app.run(s).await) });
-    }
+    let (mut ticket_writer_addr, mut poller_addr) = (None, None);
     if wanted("ticket-writer") {
         let c = loaded.ticket_writer;
         let app = lockstep_ticket_writer::App::build(
@@ -94,6 +80,7 @@ async fn start(
             app.local_addr(),
             app.admin_addr()
         );
+        ticket_writer_addr = Some(app.local_addr());
         let s = shutdown.clone();
         tasks.spawn(async move { ("ticket-writer", app.run(s).await) });
     }
@@ -132,8 +119,33 @@ async fn start(
             app.grpc_addr(),
             app.admin_addr()
         );
+        poller_addr = Some(app.grpc_addr());
         let s = shutdown.clone();
         tasks.spawn(async move { ("poller", app.run(s).await.map_err(BoxError::from)) });
+    }
+    if wanted("api") {
+        let mut c = loaded.api;
+        // The HTTP API's ticket and re-sync routes call the ticket-writer and poller started
+        // here, wherever they actually bound (port 0 included).
+        if let Some(addr) = ticket_writer_addr {
+            c.upstream.ticket_writer = config::upstream_url(addr);
+        }
+        if let Some(addr) = poller_addr {
+            c.upstream.poller = config::upstream_url(addr);
+        }
+        let app = lockstep_api::App::build(
+            c.clone(),
+            lockstep_api::Deps::connect(&c.database, &c.nats).await?,
+        )
+        .await?;
+        crate::outln!(
+            "api            grpc {}  admin {}  http {}",
+            app.local_addr(),
+            app.admin_addr(),
+            app.http_addr()
+        );
+        let s = shutdown.clone();
+        tasks.spawn(async move { ("api", app.run(s).await) });
     }
     Ok(())
 }
