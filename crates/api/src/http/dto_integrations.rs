@@ -143,6 +143,17 @@ pub struct ApiKeyAuth {
     pub key: String,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct OAuthRefreshToken {
+    pub client_id: String,
+    pub client_secret: String,
+    /// From an admin's OAuth consent (Jira Cloud 3LO, Zoho for ServiceDesk Plus Cloud).
+    pub refresh_token: String,
+    /// The vendor's token endpoint when it is not the default; "" for the default.
+    pub token_url: String,
+}
+
 /// Exactly one of the kinds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
@@ -151,6 +162,7 @@ pub struct Credentials {
     pub oauth2_client_credentials: Option<OAuthClientCredentials>,
     pub oauth2_password: Option<OAuthPassword>,
     pub api_key: Option<ApiKeyAuth>,
+    pub oauth2_refresh_token: Option<OAuthRefreshToken>,
 }
 
 impl Credentials {
@@ -181,10 +193,18 @@ impl Credentials {
         if let Some(k) = self.api_key {
             kinds.push(Kind::ApiKey(pb::ApiKeyAuth { key: k.key }));
         }
+        if let Some(o) = self.oauth2_refresh_token {
+            kinds.push(Kind::Oauth2RefreshToken(pb::OAuthRefreshToken {
+                client_id: o.client_id,
+                client_secret: o.client_secret,
+                refresh_token: o.refresh_token,
+                token_url: o.token_url,
+            }));
+        }
         if kinds.len() > 1 {
             return Err(tonic::Status::invalid_argument(
                 "credentials: give exactly one of basic, oauth2_client_credentials, \
-                 oauth2_password or api_key",
+                 oauth2_password, api_key or oauth2_refresh_token",
             ));
         }
         Ok(kinds.pop().map(|kind| pb::Credentials { kind: Some(kind) }))

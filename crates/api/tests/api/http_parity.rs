@@ -204,12 +204,18 @@ async fn findings(env: &Env, http: &Http) -> Vec<String> {
         )
         .await;
     assert_eq!(imported["created"], 6);
-    let ids: Vec<String> = imported["findings"]
+    // In key order (web-0 … web-5), so the critical ones are ids 0, 2 and 4.
+    let mut keyed: Vec<(String, String)> = imported["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .map(|f| {
+            let key = f["scanner_key"].as_str().unwrap().to_owned();
+            (key, f["id"].as_str().unwrap().to_owned())
+        })
         .collect();
+    keyed.sort();
+    let ids: Vec<String> = keyed.into_iter().map(|(_, id)| id).collect();
     let list = env
         .findings()
         .list_findings(req(

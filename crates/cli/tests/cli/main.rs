@@ -47,12 +47,14 @@ async fn bootstrap_import_escalate_and_exit_codes() {
     let keyring =
         std::sync::Arc::new(lockstep_crypto::Keyring::from_list(MASTER_KEYS, "test").unwrap());
     let shutdown = Shutdown::new();
-    let api_config: lockstep_api::Config = lockstep_platform::config::load_with_env(
+    let mut api_config: lockstep_api::Config = lockstep_platform::config::load_with_env(
         lockstep_api::config::DEFAULTS,
         None,
         service_env.clone(),
     )
     .unwrap();
+    // The api's HTTP JSON API too on a free port (its default is 8081).
+    api_config.http.listen = "127.0.0.1:0".parse().unwrap();
     let api = lockstep_api::App::build(
         api_config,
         lockstep_api::Deps {

@@ -92,9 +92,11 @@ impl Env {
         .map(|(k, v)| (k.to_owned(), v))
         // The connection test aims at loopback, which only an explicit allow-list reaches.
         .chain([lockstep_testkit::loopback_vendor_allow_list()]);
-        let config: lockstep_api::Config =
+        let mut config: lockstep_api::Config =
             lockstep_platform::config::load_with_env(lockstep_api::config::DEFAULTS, None, env)
                 .unwrap();
+        // The api's HTTP JSON API too on a free port (its default is 8081).
+        config.http.listen = "127.0.0.1:0".parse().unwrap();
         let keyring =
             std::sync::Arc::new(lockstep_crypto::Keyring::from_list(MASTER_KEYS, "test").unwrap());
         let api = lockstep_api::App::build(

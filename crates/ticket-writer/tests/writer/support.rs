@@ -137,12 +137,14 @@ impl Env {
         let env = service_env(&db, &nats, &ca);
         let shutdown = Shutdown::new();
 
-        let api_config: lockstep_api::Config = lockstep_platform::config::load_with_env(
+        let mut api_config: lockstep_api::Config = lockstep_platform::config::load_with_env(
             lockstep_api::config::DEFAULTS,
             None,
             env.clone(),
         )
         .unwrap();
+        // The api's HTTP JSON API too on a free port (its default is 8081).
+        api_config.http.listen = "127.0.0.1:0".parse().unwrap();
         let api_deps = lockstep_api::Deps {
             store: db.store().clone(),
             bus: bus.clone(),
