@@ -1,8 +1,9 @@
 //! Cross-service stories: a person acts on the ServiceNow emulator; its signed webhook goes through
 //! ingest-webhook, JetStream and sync-applier into PostgreSQL; when the webhook is lost, the
-//! poller brings the change instead (`poll`).
+//! poller brings the change instead (`poll`). Jira Cloud end to end, both directions, in `jira`.
 
 mod hardening;
+mod jira;
 mod poll;
 
 use std::time::Duration;
