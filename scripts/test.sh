@@ -35,5 +35,8 @@ if [ -x crates/itsm-sim/sdp-conformance/run.sh ]; then
   crates/itsm-sim/sdp-conformance/run.sh
 fi
 
+step "HTTP JSON API: schemathesis against /v1/openapi.json on real services"
+scripts/test-http-api.sh
+
 step "delivery: Helm chart, Dockerfile lint, ServiceNow app"
 scripts/test-delivery.sh

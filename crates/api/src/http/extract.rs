@@ -19,7 +19,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// gRPC twin authenticates, checks roles and scopes the tenant exactly as for a gRPC call.
 #[derive(Clone, Debug)]
 pub struct Credential {
-    /// The `authorization` value to send on; `None` when the request carried nothing.
+    /// The `authorization` value to send on.
     authorization: Option<String>,
     /// The session secret when the cookie authenticated the request.
     pub session: Option<String>,
@@ -63,11 +63,15 @@ pub fn credential(method: &Method, headers: &HeaderMap) -> Result<Credential, Pr
             session: None,
         });
     }
+    // No credential at all is refused before the body is read, so an anonymous request is 401
+    // whatever it sends; a credential is checked by the service the route calls.
     let Some(secret) = cookie(headers, COOKIE).filter(|s| s.starts_with(SESSION_PREFIX)) else {
-        return Ok(Credential {
-            authorization: None,
-            session: None,
-        });
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "no credential: send `Authorization: Bearer <API token>`, or sign in with \
+             POST /v1/session and send its cookie",
+        ));
     };
     if unsafe_method(method) {
         check_csrf(headers, &secret)?;

@@ -32,6 +32,11 @@ async fn no_credential_is_401_and_a_weak_role_is_403_with_problem_bodies() {
                 .contains("default-src 'none'")
         );
     }
+    // Anonymous is 401 before the body is read.
+    let a = http
+        .post("/v1/presets", Auth::None, json!({"name": 5}))
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
     let a = http.get("/v1/tickets", Auth::Bearer("lst_nope")).await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
     // Same message as the gRPC twin.
