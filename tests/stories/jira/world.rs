@@ -98,8 +98,11 @@ impl JiraWorld {
         .collect();
         let stop = Shutdown::new();
 
+        let mut api_config: lockstep_api::Config = config(lockstep_api::config::DEFAULTS, &env)?;
+        // The api's HTTP JSON API on a free port too (its default is 8081).
+        api_config.http.listen = "127.0.0.1:0".parse()?;
         let api = lockstep_api::App::build(
-            config(lockstep_api::config::DEFAULTS, &env)?,
+            api_config,
             lockstep_api::Deps {
                 store: store.clone(),
                 bus: bus.clone(),
