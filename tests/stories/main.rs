@@ -1,10 +1,12 @@
 //! Cross-service stories: a person acts on the ServiceNow emulator; its signed webhook goes through
 //! ingest-webhook, JetStream and sync-applier into PostgreSQL; when the webhook is lost, the
-//! poller brings the change instead (`poll`). Jira Cloud end to end, both directions, in `jira`.
+//! poller brings the change instead (`poll`). Jira Cloud end to end, both directions, in `jira`;
+//! ServiceDesk Plus end to end through every service in `sdp`.
 
 mod hardening;
 mod jira;
 mod poll;
+mod sdp;
 
 use std::time::Duration;
 
