@@ -4,13 +4,24 @@
 #
 #   docker build -t lockstep:dev .
 #
-# Stages: cargo-chef plans the dependency graph, cooks (builds) only the dependencies — a layer that
+# Stages: the web workbench's assets are built by Node (npm ci + esbuild, from web/package-lock.json);
+# cargo-chef plans the dependency graph, cooks (builds) only the dependencies — a layer that
 # stays cached until Cargo.lock or a manifest changes — then the workspace's release binaries are
-# built and copied onto distroless (glibc, no shell, no package manager) as the numeric non-root user.
+# built (crates/web embeds the node stage's output, named by LOCKSTEP_WEB_DIST, so the Rust stage
+# needs no Node) and copied onto distroless (glibc, no shell, no package manager) as the numeric
+# non-root user.
 # No HEALTHCHECK: Kubernetes probes /healthz and /readyz on each service's admin port.
 
 ARG RUST_VERSION=1.95
 ARG CARGO_CHEF_VERSION=0.1.78
+ARG NODE_VERSION=20.19
+
+FROM node:${NODE_VERSION}-bookworm-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS chef
 ARG CARGO_CHEF_VERSION
@@ -28,7 +39,8 @@ FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
-RUN cargo build --release --locked \
+COPY --from=web /web/dist /web-dist
+RUN LOCKSTEP_WEB_DIST=/web-dist cargo build --release --locked \
       -p lockstep-cli -p lockstep-api -p lockstep-ticket-writer \
       -p lockstep-ingest-webhook -p lockstep-sync-applier -p lockstep-poller --bins \
  && mkdir -p /out \

@@ -40,3 +40,6 @@ scripts/test-http-api.sh
 
 step "delivery: Helm chart, Dockerfile lint, ServiceNow app"
 scripts/test-delivery.sh
+
+step "web workbench: browser tests in Debian's Chromium (Playwright) against real services"
+scripts/test-web.sh

@@ -24,6 +24,21 @@ fn main() {
             println!("cargo:rerun-if-changed={}", dir.display());
             dir
         }
+        None if !web_dir().join("package.json").is_file() => {
+            // Only a dependency skeleton lacks web/ (cargo-chef's cook copies manifests alone):
+            // nothing to embed there, the real build that follows embeds the pages.
+            println!("cargo:warning=web/ not found: lockstep-web built without pages");
+            println!(
+                "cargo:rerun-if-changed={}",
+                web_dir().join("package.json").display()
+            );
+            fs::write(
+                out.join("assets.rs"),
+                "pub static FILES: &[(&str, &[u8])] = &[];\n",
+            )
+            .expect("write assets.rs into OUT_DIR");
+            return;
+        }
         None => build_from_sources(&out),
     };
     if !dist.join("index.html").is_file() {
@@ -48,9 +63,13 @@ fn main() {
     fs::write(out.join("assets.rs"), code).expect("write assets.rs into OUT_DIR");
 }
 
-fn build_from_sources(out: &Path) -> PathBuf {
+fn web_dir() -> PathBuf {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let web = manifest.join("../../web");
+    manifest.join("../../web")
+}
+
+fn build_from_sources(out: &Path) -> PathBuf {
+    let web = web_dir();
     for watched in [
         "src",
         "build.mjs",

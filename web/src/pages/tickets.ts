@@ -42,6 +42,7 @@ export async function ticketsPage({ main, url, stale }: PageContext): Promise<vo
         'div',
         { class: 'toolbar' },
         h('h2', { id: 'results-title' }, 'Linked tickets'),
+        h('button', { type: 'button', onclick: () => void load() }, 'Refresh'),
         h('a', { class: 'button', href: `/v1/tickets.csv${query(params)}`, download: 'tickets.csv' }, 'Export CSV'),
         can('analyst') && resyncAll(ids, banner, load),
       ),
