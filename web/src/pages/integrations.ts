@@ -268,14 +268,13 @@ function settingsForm(i: Integration, admin: boolean, path: string, say: (t: str
 
 function rotateForm(path: string, say: (t: string, c?: string) => void): HTMLElement {
   const kind = authSelect();
-  const box = h('div', { class: 'grid-fields' });
+  const box = h('div', { class: 'contents' });
   const credentials = credentialFields(kind, box);
   const form = h(
     'form',
     { class: 'card', 'aria-labelledby': 'rotate-title' },
     h('h2', { id: 'rotate-title' }, 'Rotate credentials'),
-    field('Authentication', kind),
-    box,
+    h('div', { class: 'grid-fields' }, field('Authentication', kind), box),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Rotate')),
   );
   form.addEventListener('submit', async (ev) => {

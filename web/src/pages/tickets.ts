@@ -135,7 +135,7 @@ function row(r: LinkedTicket, analyst: boolean, banner: HTMLElement, reload: () 
     r.deep_link
       ? h('a', { href: r.deep_link, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'deep-link' }, r.ticket_key || r.external_id)
       : r.ticket_key || 'pending',
-    h('div', { class: 'muted small' }, `${r.integration_name} · ${r.table_or_project}`),
+    h('div', { class: 'muted small nowrap' }, `${r.integration_name} · ${r.table_or_project}`),
   );
   const tr = h(
     'tr',
@@ -149,7 +149,7 @@ function row(r: LinkedTicket, analyst: boolean, banner: HTMLElement, reload: () 
     ),
     h('td', {}, ticket),
     h('td', { 'data-testid': 'vendor-state' }, r.vendor_state || '—'),
-    h('td', {}, r.finding_status.replace('_', ' ')),
+    h('td', { class: 'nowrap' }, r.finding_status.replace('_', ' ')),
     h('td', {}, sla),
     h('td', {}, sync),
   );
