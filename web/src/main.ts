@@ -35,6 +35,8 @@ const ROUTES: Route[] = [
 ];
 
 let generation = 0;
+/** The path and query last drawn: a popstate that only changes the #fragment (the skip link) keeps the page. */
+let drawn = '';
 const app = document.getElementById('app') as HTMLElement;
 
 export function navigate(href: string, replaceState = false): void {
@@ -83,6 +85,7 @@ async function render(): Promise<void> {
   generation += 1;
   const mine = generation;
   const url = new URL(location.href);
+  drawn = url.pathname + url.search;
   if (!session() && url.pathname !== '/sign-in') {
     const next = url.pathname + url.search;
     history.replaceState(null, '', `/sign-in?next=${encodeURIComponent(next)}`);
@@ -119,7 +122,9 @@ document.addEventListener('click', (ev) => {
   ev.preventDefault();
   navigate(a.getAttribute('href') ?? '/');
 });
-window.addEventListener('popstate', () => void render());
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search !== drawn) void render();
+});
 whenSignedOut(() => {
   if (location.pathname !== '/sign-in') navigate('/sign-in', true);
 });

@@ -105,3 +105,28 @@ export async function resyncAllTwice(ctx) {
   await textMatches(second, '[data-testid="countdown"]', new RegExp(`in (${[...Array(first).keys()].join('|')}) s`), 5_000);
   await second.close();
 }
+
+/** Keyboard alone: sign in, skip to the content, reach the filters; the focus ring is visible. */
+export async function keyboardOnly(ctx) {
+  const context = await ctx.browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: ctx.stack.base });
+  const page = await context.newPage();
+  await page.goto('/sign-in');
+  await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'token');
+  await page.keyboard.type(ctx.stack.a.viewer);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/tickets$/);
+  await page.locator('table[data-testid="tickets"] tbody tr').first().waitFor();
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'q', 'the search box follows the skip link');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none', 'the focused control shows a focus ring');
+  await page.keyboard.type('Log4Shell');
+  await page.keyboard.press('Enter');
+  await page.waitForURL((u) => u.searchParams.get('q') === 'Log4Shell');
+  for (const text of await page.locator('table[data-testid="tickets"] tbody tr').allTextContents()) assert.match(text, /Log4Shell/);
+  await context.close();
+}

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { launch } from './browser.mjs';
 import { Stack, missing } from './harness.mjs';
 import { seed } from './seed.mjs';
-import { pageForwardAndBack, resyncAllTwice, resyncRow, signInAndFilter } from './tickets.mjs';
+import { keyboardOnly, pageForwardAndBack, resyncAllTwice, resyncRow, signInAndFilter } from './tickets.mjs';
 import { bulkEscalate, escalateOne, integrationsAdmin, otherTenantSeesNothing, viewerCannotEscalate } from './escalation.mjs';
 
 const skip = missing.length ? `set ${missing.join(', ')} (scripts/test-web.sh does)` : false;
@@ -36,6 +36,7 @@ after(async () => {
 const t = (name, body, timeout = 120_000) => test(name, { skip, timeout }, () => body(ctx));
 
 t('sign in; filter by SLA breached and severity; the copied URL shows the same rows', signInAndFilter);
+t('keyboard alone: sign in, skip link, filters, visible focus', keyboardOnly);
 t('page forward and back (buttons, back button, bookmarked page)', pageForwardAndBack);
 t('re-sync a row after a change in the emulator and see it', resyncRow);
 t('re-sync all twice: the server cooldown shows as a countdown', resyncAllTwice);
