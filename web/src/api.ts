@@ -264,6 +264,6 @@ export async function allIntegrations(): Promise<Integration[]> {
 }
 
 export function message(e: unknown): string {
-  if (e instanceof ApiError) return e.detail;
+  if (e instanceof ApiError) return e.status === 404 ? `Not found: ${e.detail}` : e.detail;
   return e instanceof Error ? e.message : String(e);
 }

@@ -81,7 +81,7 @@ async function doSignOut(): Promise<void> {
   navigate('/sign-in');
 }
 
-async function render(): Promise<void> {
+async function render(initial = false): Promise<void> {
   generation += 1;
   const mine = generation;
   const url = new URL(location.href);
@@ -89,7 +89,7 @@ async function render(): Promise<void> {
   if (!session() && url.pathname !== '/sign-in') {
     const next = url.pathname + url.search;
     history.replaceState(null, '', `/sign-in?next=${encodeURIComponent(next)}`);
-    return render();
+    return render(initial);
   }
   const route = ROUTES.find((r) => r.pattern.test(url.pathname));
   const main = h('main', { id: 'main', tabindex: '-1' });
@@ -106,8 +106,9 @@ async function render(): Promise<void> {
   } catch (e) {
     if (mine === generation) replace(main, h('h1', {}, route.title), h('p', { class: 'error', role: 'alert' }, message(e)));
   }
-  // Move focus to the page's heading so keyboard and screen-reader users start at the content.
-  if (mine === generation && document.activeElement === document.body) {
+  // After a navigation inside the app, move focus to the page's heading so keyboard and
+  // screen-reader users start at the new content (a fresh load starts at the skip link).
+  if (!initial && mine === generation && document.activeElement === document.body) {
     const h1 = main.querySelector('h1');
     if (h1) {
       h1.setAttribute('tabindex', '-1');
@@ -138,5 +139,5 @@ void (async () => {
     replace(app, h('main', { id: 'main' }, h('h1', {}, 'Lockstep'), h('p', { class: 'error', role: 'alert' }, message(e))));
     return;
   }
-  await render();
+  await render(true);
 })();

@@ -19,7 +19,7 @@ export async function escalateOne(ctx) {
   const preview = page.getByTestId('preview');
   await preview.waitFor();
   assert.match(await preview.textContent(), /Nothing was sent/);
-  assert.match(await preview.textContent(), /urgency\s*1\s*request/);
+  assert.match(await preview.textContent(), /urgency\s*1 - High\s*request/);
   await screenshot(page, 'finding-dry-run');
   const before = await stack.sim_('GET', '/_sim/servicenow/records/incident');
   assert.ok(!JSON.stringify(before).includes(`lockstep:${id}`), 'the dry run sent nothing');
@@ -30,9 +30,14 @@ export async function escalateOne(ctx) {
   await link.waitFor();
   await screenshot(page, 'finding');
   // Follow the deep link: it opens the emulator's record of this finding.
-  const [popup] = await Promise.all([page.waitForEvent('popup'), link.click()]);
-  await popup.waitForLoadState('domcontentloaded');
-  const url = new URL(popup.url());
+  // (The emulator serves the API only, so the record page itself answers 404: the request shows
+  // the browser went to the emulator's record; its content is read through the control API.)
+  const [popup, request] = await Promise.all([
+    page.waitForEvent('popup'),
+    page.context().waitForEvent('request', (r) => r.url().includes('.do?sys_id=')),
+    link.click(),
+  ]);
+  const url = new URL(request.url());
   assert.equal(url.origin, new URL(stack.simUrl).origin);
   assert.equal(url.pathname, '/incident.do');
   const record = await stack.sim_('GET', `/_sim/servicenow/records/incident/${url.searchParams.get('sys_id')}`);
@@ -49,10 +54,11 @@ export async function bulkEscalate(ctx) {
   const chosen = [...linked, ...fresh];
   assert.equal(chosen.length, 50);
   // Two of the creates fail in the emulator: the Batch API serves nothing, so every item is sent
-  // singly, and the first two single creates meet a 503.
+  // singly, and the first two single creates are refused with a 429 whose Retry-After (an hour)
+  // is past the connector's cap: refused outright, nothing created, the link freed for a retry.
   await stack.sim_('PATCH', '/_sim/servicenow/settings', { batch_max_requests: 0 });
   await stack.sim_('PUT', '/_sim/faults', [
-    { method: 'POST', path_prefix: '/api/now/table/incident', error_rate: 1.0, error: { kind: 'status', status: 503 }, times: 2 },
+    { method: 'POST', path_prefix: '/api/now/table/incident', error_rate: 1.0, error: { kind: 'too_many_requests', retry_after_secs: 3600 }, times: 2 },
   ]);
 
   await page.goto('/findings');

@@ -2,9 +2,8 @@
 // integration on the emulator, 270 findings, 210 of them ticketed in one bulk call (so the tickets
 // list has two pages of 200), and a second tenant with findings of its own.
 //
-// SLA breach: the emulator's SLA engine only moves with its own clock, and advancing that clock
-// would make every vendor version "from the future" for the applier. The breach is therefore set
-// on the stored links (what the poller's SLA refresh writes), for six critical and four high ones.
+// SLA breach: six critical and four high incidents get an SLA that ended five hours ago in the
+// emulator (its clock is not advanced: that would make every vendor version "from the future").
 
 import { psql } from './harness.mjs';
 
@@ -50,17 +49,25 @@ export async function seed(stack) {
   });
   if (bulk.created !== TICKETED) throw new Error(`seed: ${JSON.stringify(bulk).slice(0, 2000)}`);
 
-  const breach = (severity, n) =>
-    psql(
+  // Breached SLAs, made where they come from: the incidents' task_sla rows in the emulator get a
+  // planned end five hours ago (the connector judges a breach from it). The stored links are set
+  // to the same values at once, as the poller's SLA refresh will write them when it next reads.
+  const due = new Date(Date.now() - 5 * 3600_000);
+  const snTime = due.toISOString().slice(0, 19).replace('T', ' ');
+  for (const [severity, n] of [['critical', 6], ['high', 4]]) {
+    const rows = psql(
       stack.dbUrl,
-      `UPDATE ticket_links SET sla_due_at = now() - interval '5 hours', sla_breached = true
-       WHERE id IN (SELECT l.id FROM ticket_links l JOIN findings f ON f.id = l.finding_id AND f.tenant_id = l.tenant_id
-                    WHERE f.severity = '${severity}' AND l.state = 'live' ORDER BY f.scanner_key LIMIT ${n})`,
-    );
-  breach('critical', 6);
-  breach('high', 4);
-  // Not breached yet: due in two days.
-  psql(stack.dbUrl, `UPDATE ticket_links SET sla_due_at = now() + interval '2 days' WHERE sla_due_at IS NULL AND state = 'live'`);
+      `SELECT l.id || ' ' || l.external_id FROM ticket_links l JOIN findings f ON f.id = l.finding_id AND f.tenant_id = l.tenant_id
+       WHERE f.severity = '${severity}' AND l.state = 'live' ORDER BY f.scanner_key LIMIT ${n}`,
+    ).trim().split('\n').map((line) => line.split(' '));
+    const slas = await stack.sim_('GET', `/_sim/servicenow/records/task_sla?query=${encodeURIComponent(`taskIN${rows.map((r) => r[1]).join(',')}`)}`);
+    if (slas.result.length < n) throw new Error(`seed: ${slas.result.length} task_sla rows for ${n} ${severity} incidents`);
+    for (const sla of slas.result) {
+      await stack.sim_('POST', '/_sim/servicenow/act', { user: 'admin', table: 'task_sla', op: 'update', record: sla.sys_id, fields: { planned_end_time: snTime } });
+    }
+    psql(stack.dbUrl, `UPDATE ticket_links SET sla_due_at = '${due.toISOString()}', sla_breached = true WHERE id IN (${rows.map((r) => `'${r[0]}'`).join(',')})`);
+  }
+  await stack.sim_('POST', '/_sim/servicenow/sla/recalculate');
 
   const other = await stack.api(b.admin, 'POST', '/v1/findings/import', {
     format: 'json',

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launch } from './browser.mjs';
+import { launch, screenshot } from './browser.mjs';
 import { Stack, missing } from './harness.mjs';
 import { seed } from './seed.mjs';
 import { keyboardOnly, pageForwardAndBack, resyncAllTwice, resyncRow, signInAndFilter } from './tickets.mjs';
@@ -33,7 +33,19 @@ after(async () => {
   assert.deepEqual(errors, [], 'no script error or CSP violation on any page');
 });
 
-const t = (name, body, timeout = 120_000) => test(name, { skip, timeout }, () => body(ctx));
+let failures = 0;
+const t = (name, body, timeout = 120_000) =>
+  test(name, { skip, timeout }, async () => {
+    try {
+      await body(ctx);
+    } catch (e) {
+      // What each open page showed when the test failed.
+      failures += 1;
+      const pages = ctx.browser?.contexts().flatMap((c) => c.pages()) ?? [];
+      await Promise.all(pages.map((p, i) => screenshot(p, `failed-${failures}-${i}`).catch(() => {})));
+      throw e;
+    }
+  });
 
 t('sign in; filter by SLA breached and severity; the copied URL shows the same rows', signInAndFilter);
 t('keyboard alone: sign in, skip link, filters, visible focus', keyboardOnly);

@@ -40,7 +40,8 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     for path in PAGE_PATHS {
         router = router.route(path, get(page));
     }
-    router
+    // Every other path outside /v1 (the API answers its own unknown paths).
+    router.fallback(not_found)
 }
 
 /// The embedded file at `path` (relative to the build's output, e.g. `assets/app-X1Y2.js`).
@@ -53,7 +54,7 @@ pub fn embedded(path: &str) -> Option<&'static [u8]> {
 
 async fn page() -> Response {
     let Some(html) = embedded("index.html") else {
-        return not_found();
+        return not_found().await;
     };
     let mut headers = security_headers();
     headers.insert(
@@ -67,7 +68,7 @@ async fn page() -> Response {
 async fn asset(Path(file): Path<String>) -> Response {
     let path = format!("assets/{file}");
     let (Some(bytes), Some(kind)) = (embedded(&path), content_type(&path)) else {
-        return not_found();
+        return not_found().await;
     };
     let mut headers = security_headers();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
@@ -79,7 +80,7 @@ async fn asset(Path(file): Path<String>) -> Response {
     (StatusCode::OK, headers, bytes).into_response()
 }
 
-fn not_found() -> Response {
+async fn not_found() -> Response {
     let mut headers = security_headers();
     headers.insert(
         header::CONTENT_TYPE,

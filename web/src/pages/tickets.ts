@@ -197,23 +197,26 @@ function resyncAll(ids: string[], banner: HTMLElement, refresh: () => Promise<vo
   let timer: number | undefined;
   const tick = () => {
     const left = Math.ceil((Number(sessionStorage.getItem(COOLDOWN_KEY) ?? 0) - Date.now()) / 1000);
-    if (!wrap.isConnected && timer !== undefined) {
-      window.clearInterval(timer);
-      return;
-    }
     if (left > 0) {
       button.disabled = true;
       countdown.textContent = `Next re-sync all in ${left} s`;
     } else {
       button.disabled = ids.length === 0;
       countdown.textContent = '';
-      if (timer !== undefined) window.clearInterval(timer);
-      timer = undefined;
+      stopTimer();
     }
+  };
+  const stopTimer = () => {
+    if (timer !== undefined) window.clearInterval(timer);
+    timer = undefined;
+  };
+  // The page may be redrawn while the countdown runs: a detached countdown stops itself.
+  const startTimer = () => {
+    if (timer === undefined) timer = window.setInterval(() => (wrap.isConnected ? tick() : stopTimer()), 1000);
   };
   const start = (secs: number) => {
     sessionStorage.setItem(COOLDOWN_KEY, String(Date.now() + secs * 1000));
-    if (timer === undefined) timer = window.setInterval(tick, 1000);
+    startTimer();
     tick();
   };
   button.addEventListener('click', async () => {
@@ -234,9 +237,7 @@ function resyncAll(ids: string[], banner: HTMLElement, refresh: () => Promise<vo
       }
     }
   });
-  if (Number(sessionStorage.getItem(COOLDOWN_KEY) ?? 0) > Date.now()) {
-    timer = window.setInterval(tick, 1000);
-  }
+  if (Number(sessionStorage.getItem(COOLDOWN_KEY) ?? 0) > Date.now()) startTimer();
   tick();
   return wrap;
 }
