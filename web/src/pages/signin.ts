@@ -13,12 +13,12 @@ export function signInPage({ main, url }: PageContext): void {
   }
   const token = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true, spellcheck: 'false' });
   const error = h('p', { class: 'error', role: 'alert' });
-  const button = h('button', { type: 'submit' }, 'Sign in');
+  const button = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
   const form = h(
     'form',
     { class: 'card narrow', 'aria-labelledby': 'signin-title' },
     h('h1', { id: 'signin-title' }, 'Sign in to Lockstep'),
-    field('API token', token, 'An API token (lst_…) from your administrator: `lockstep admin bootstrap` or `lockstep admin create-token`.'),
+    field('API token', token, 'An API token (lst_…) from your administrator (lockstep admin create-token). It is exchanged for a session; the page does not keep it.'),
     button,
     error,
   );
