@@ -86,6 +86,8 @@ impl App {
             upstream: Upstream::new(&config.upstream)?,
             secure_cookies: config.http.secure_cookies,
         }));
+        // The web workbench's pages beside the JSON API they call (crates/web).
+        let http = crate::http::with_pages(http, lockstep_web::router());
         let serving = Serving::from_config(&config.grpc)?;
         let (listener, local_addr) = server::bind(config.grpc.listen).await?;
         let (http_listener, http_addr) = lockstep_platform::bind(config.http.listen).await?;
