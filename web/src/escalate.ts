@@ -18,7 +18,6 @@ const KEYS: Array<{ key: keyof FieldValues; names: string[]; label: string }> = 
 /** The containers a vendor's tickets go to, when it has a fixed list. */
 const CONTAINERS: Record<string, string[]> = {
   servicenow: ['incident', 'change_request'],
-  sdp: ['request'],
   manageengine: ['request'],
 };
 

@@ -31,6 +31,21 @@ export async function signInAndFilter(ctx) {
   await page.goBack();
   await page.waitForURL((u) => !u.search);
   await rowIds(page, 200);
+
+  // The vendor and sync-error filters speak the server's vocabulary.
+  await page.getByLabel('Vendor', { exact: true }).selectOption('servicenow');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.waitForURL((u) => u.searchParams.get('vendor') === 'servicenow');
+  await rowIds(page, 200);
+  for (const [label, value] of [['Vendor', 'jira'], ['Vendor', 'manageengine']]) {
+    await page.getByLabel(label, { exact: true }).selectOption(value);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForURL((u) => u.searchParams.get('vendor') === value);
+    await page.getByText('No linked tickets match these filters.').waitFor();
+  }
+  await page.goto('/tickets?sync_error=true');
+  await page.getByText('No linked tickets match these filters.').waitFor();
+  assert.ok(await page.getByLabel('Sync error').isChecked());
 }
 
 export async function pageForwardAndBack(ctx) {

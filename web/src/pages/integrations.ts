@@ -9,7 +9,7 @@ import { navigate, type PageContext } from '../main';
 const VENDORS: Array<[string, string]> = [
   ['servicenow', 'ServiceNow'],
   ['jira', 'Jira'],
-  ['sdp', 'ServiceDesk Plus'],
+  ['manageengine', 'ServiceDesk Plus'],
 ];
 
 const AUTH: Record<string, Array<[string, string, string]>> = {

@@ -69,7 +69,7 @@ function filterForm(url: URL, params: Record<string, string[]>, integrations: In
     field('Search', h('input', { type: 'search', name: 'q', value: one('q'), placeholder: 'title, asset, CVE, ticket key' })),
     sevs,
     field('Integration', select('integration', [['', 'Any'], ...integrations.map((i): [string, string] => [i.id, i.name])], one('integration'))),
-    field('Vendor', select('vendor', [['', 'Any'], ['servicenow', 'ServiceNow'], ['jira', 'Jira'], ['sdp', 'ServiceDesk Plus']], one('vendor'))),
+    field('Vendor', select('vendor', [['', 'Any'], ['servicenow', 'ServiceNow'], ['jira', 'Jira'], ['manageengine', 'ServiceDesk Plus']], one('vendor'))),
     field('Finding status', select('finding_status', [['', 'Any'], ...STATUSES.map((s): [string, string] => [s, s.replace('_', ' ')])], one('finding_status'))),
     field('Vendor state', h('input', { type: 'text', name: 'vendor_state', value: one('vendor_state'), size: 6, placeholder: 'e.g. 2' })),
     field('SLA', select('sla_breached', [['', 'Any'], ['true', 'Breached'], ['false', 'Not breached']], one('sla_breached'))),
