@@ -182,3 +182,54 @@ export async function integrationsAdmin(ctx) {
   assert.equal(await analyst.getByRole('button', { name: 'Test connection' }).count(), 0);
   assert.equal(await analyst.getByRole('button', { name: 'Rotate' }).count(), 0);
 }
+
+/** An admin creates an integration in the form, rotates its credentials and edits its mapping. */
+export async function integrationLifecycle(ctx) {
+  const { stack } = ctx;
+  const page = ctx.admin;
+  await page.goto('/integrations');
+  await page.getByRole('heading', { name: 'New integration' }).waitFor();
+  await page.getByLabel('Name', { exact: true }).fill('acme-sn-2');
+  await page.getByLabel('Instance URL').fill(stack.simUrl);
+  await page.getByLabel('User name').fill('lockstep.integration');
+  await page.getByLabel('Password').fill('wrong-password');
+  await page.getByRole('button', { name: 'Create integration' }).click();
+  await page.waitForURL(/\/integrations\/[0-9a-f-]{36}$/);
+  await page.getByRole('heading', { name: 'acme-sn-2' }).waitFor();
+
+  // The wrong password shows in the connection test, with what to do about it.
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await textMatches(page, '[data-testid="checks"]', /Connection test found problems/);
+  const failing = page.locator('[data-testid="checks"] tr', { has: page.locator('.chip.fail') });
+  assert.ok((await failing.count()) > 0);
+  assert.notEqual((await failing.first().locator('td').nth(3).textContent()).trim(), '—', 'a failing check names its remedy');
+
+  const rotate = page.locator('form', { has: page.getByRole('heading', { name: 'Rotate credentials' }) });
+  await rotate.getByLabel('User name').fill('lockstep.integration');
+  await rotate.getByLabel('Password').fill('lockstep.integration');
+  await rotate.getByRole('button', { name: 'Rotate' }).click();
+  await page.getByText(/Credentials rotated; new fingerprint/).waitFor();
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await textMatches(page, '[data-testid="checks"]', /Connection test passed/);
+
+  // The mapping is checked against the instance: an impact it does not list is refused by name.
+  const rules = page.getByLabel('Rules (JSON)');
+  const original = await rules.inputValue();
+  const broken = original.replace(/"impact": 1\b/, '"impact": 9');
+  assert.notEqual(broken, original, 'the default rules name an impact');
+  await rules.fill(broken);
+  await page.getByRole('button', { name: 'Validate and save' }).click();
+  await textMatches(page, '.banner', /9/);
+  assert.match(await page.locator('.banner').getAttribute('class'), /error/);
+  await rules.fill(original);
+  await page.getByRole('button', { name: 'Validate and save' }).click();
+  await textMatches(page, '.banner', /Mapping saved/);
+
+  // Auto-close on, saved, and still on after a reload.
+  await page.getByLabel(/Auto-close/).check();
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await textMatches(page, '.banner', /Settings saved/);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Settings' }).waitFor();
+  assert.ok(await page.getByLabel(/Auto-close/).isChecked());
+}

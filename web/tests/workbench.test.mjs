@@ -7,7 +7,7 @@ import { launch, screenshot } from './browser.mjs';
 import { Stack, missing } from './harness.mjs';
 import { seed } from './seed.mjs';
 import { keyboardOnly, pageForwardAndBack, resyncAllTwice, resyncRow, signInAndFilter } from './tickets.mjs';
-import { bulkEscalate, escalateOne, integrationsAdmin, otherTenantSeesNothing, viewerCannotEscalate } from './escalation.mjs';
+import { bulkEscalate, escalateOne, integrationLifecycle, integrationsAdmin, otherTenantSeesNothing, viewerCannotEscalate } from './escalation.mjs';
 
 const skip = missing.length ? `set ${missing.join(', ')} (scripts/test-web.sh does)` : false;
 const ctx = {};
@@ -57,3 +57,4 @@ t('bulk-escalate 50: 3 already linked, 2 failing in the emulator and retried alo
 t('integrations: connection test, pause and resume; analysts see no admin controls', integrationsAdmin);
 t('a viewer sees but cannot escalate, and the server refuses it', viewerCannotEscalate);
 t('a second tenant sees nothing of the first in any page or API', otherTenantSeesNothing);
+t('integrations: create in the form, connection test remedies, rotate credentials, mapping checked, auto-close', integrationLifecycle);

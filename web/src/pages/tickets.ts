@@ -177,6 +177,8 @@ function showResult(banner: HTMLElement, results: ResyncResult[], changed: numbe
   replace(
     banner,
     `Re-sync done: ${changed} ticket${changed === 1 ? '' : 's'} changed.`,
+    // The poller publishes what changed; the applier commits it a moment later.
+    changed > 0 ? ' Changes are applied within seconds: Refresh if a row still shows the old state.' : '',
     failed.map((f) => h('div', {}, `Integration ${f.integration_id} failed: ${f.error}`)),
   );
 }
