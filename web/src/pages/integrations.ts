@@ -23,6 +23,13 @@ const AUTH: Record<string, Array<[string, string, string]>> = {
     ['password', 'Password', 'password'],
   ],
   api_key: [['key', 'API key', 'password']],
+  // Jira Cloud 3LO, Zoho for ServiceDesk Plus Cloud: the token URL only when not the default.
+  oauth2_refresh_token: [
+    ['client_id', 'Client id', 'text'],
+    ['client_secret', 'Client secret', 'password'],
+    ['refresh_token', 'Refresh token', 'password'],
+    ['token_url', 'Token URL (optional)', 'url'],
+  ],
 };
 
 export async function integrationsPage({ main, stale }: PageContext): Promise<void> {
@@ -32,6 +39,9 @@ export async function integrationsPage({ main, stale }: PageContext): Promise<vo
     h('h1', {}, 'Integrations'),
     list.length
       ? h(
+          'div',
+          { class: 'table-wrap spaced' },
+          h(
           'table',
           { class: 'grid', 'data-testid': 'integrations' },
           h('thead', {}, h('tr', {}, ['Name', 'Vendor', 'Instance', 'Auth', 'Polling', 'Auto-close'].map((c) => h('th', { scope: 'col' }, c)))),
@@ -51,6 +61,7 @@ export async function integrationsPage({ main, stale }: PageContext): Promise<vo
               ),
             ),
           ),
+          ),
         )
       : h('p', { class: 'empty' }, 'No integration yet.'),
     can('admin') ? createForm() : h('p', { class: 'muted' }, 'Only admins create and change integrations.'),
@@ -65,7 +76,7 @@ function credentialFields(kindSelect: HTMLSelectElement, box: HTMLElement): () =
     replace(
       box,
       spec.map(([name, label, type]) => {
-        const input = h('input', { type, name, autocomplete: 'off', required: true });
+        const input = h('input', { type, name, autocomplete: 'off', required: !label.includes('(optional)') });
         inputs.set(name, input);
         return field(label, input);
       }),
@@ -86,6 +97,7 @@ function authSelect(): HTMLSelectElement {
     ['oauth2_client_credentials', 'OAuth 2.0 client credentials'],
     ['oauth2_password', 'OAuth 2.0 password grant'],
     ['api_key', 'API key'],
+    ['oauth2_refresh_token', 'OAuth 2.0 refresh token (Jira Cloud, Zoho)'],
   ], 'basic');
 }
 
