@@ -55,7 +55,8 @@ LABEL org.opencontainers.image.title="lockstep" \
 COPY --from=builder /out/ /usr/local/bin/
 # 65532 is distroless' `nonroot`; numeric so Kubernetes can check runAsNonRoot.
 USER 65532:65532
-# ingest-webhook 8080; gRPC api 50051, ticket-writer 50052, poller 50053; admin (metrics, probes) 9090-9095.
-EXPOSE 8080 50051 50052 50053 9090 9091 9093 9094 9095
+# ingest-webhook 8080; the api's HTTP JSON API and web workbench 8081; gRPC api 50051,
+# ticket-writer 50052, poller 50053; admin (metrics, probes) 9090-9095.
+EXPOSE 8080 8081 50051 50052 50053 9090 9091 9093 9094 9095
 ENTRYPOINT ["/usr/local/bin/lockstep"]
 CMD ["--help"]
