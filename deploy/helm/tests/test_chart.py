@@ -181,17 +181,44 @@ def test_hpa_replaces_replicas_for_stateless_services_only():
         assert ("replicas" in d["spec"]) == (d["metadata"]["name"] not in hpas)
 
 
-def test_only_ingest_webhook_is_exposed():
+def test_only_the_webhook_and_the_workbench_are_exposed():
     docs = render(profile_values("ingress-values"))
-    (ingress,) = of_kind(docs, "Ingress")
     backends = {
-        p["backend"]["service"]["name"]
-        for rule in ingress["spec"]["rules"]
-        for p in rule["http"]["paths"]
+        ingress["metadata"]["name"]: {
+            (p["backend"]["service"]["name"], p["backend"]["service"]["port"]["name"])
+            for rule in ingress["spec"]["rules"]
+            for p in rule["http"]["paths"]
+        }
+        for ingress in of_kind(docs, "Ingress")
     }
-    assert backends == {"rel-lockstep-ingest-webhook"}
+    assert backends == {
+        "rel-lockstep-ingest-webhook": {("rel-lockstep-ingest-webhook", "http")},
+        "rel-lockstep-api": {("rel-lockstep-api", "http")},
+    }
     for svc in of_kind(docs, "Service"):
         assert svc["spec"]["type"] == "ClusterIP"
+    # Without the profile, nothing is exposed.
+    assert of_kind(render({}), "Ingress") == []
+
+
+def test_the_api_serves_the_workbench_and_reaches_its_upstreams():
+    docs = render({})
+    (api,) = [d for d in of_kind(docs, "Deployment") if d["metadata"]["name"] == "rel-lockstep-api"]
+    container = api["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"grpc": 50051, "http": 8081, "admin": 9094}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["LOCKSTEP_HTTP__LISTEN"] == "0.0.0.0:8081"
+    assert env["LOCKSTEP_UPSTREAM__TICKET_WRITER"] == "http://rel-lockstep-ticket-writer:50052"
+    assert env["LOCKSTEP_UPSTREAM__POLLER"] == "http://rel-lockstep-poller:50053"
+    assert env["LOCKSTEP_HTTP__SECURE_COOKIES"] == "true"
+    services = {d["metadata"]["name"]: d for d in of_kind(docs, "Service")}
+    # The upstream addresses name Services the chart renders, on their gRPC ports.
+    for name, port in (("rel-lockstep-ticket-writer", 50052), ("rel-lockstep-poller", 50053)):
+        assert {"name": "grpc", "port": port} in [
+            {"name": p["name"], "port": p["port"]} for p in services[name]["spec"]["ports"]
+        ]
+    assert {p["name"]: p["port"] for p in services["rel-lockstep-api"]["spec"]["ports"]}["http"] == 8081
 
 
 def test_network_policies_open_only_the_webhook_port_to_the_outside():
@@ -199,14 +226,16 @@ def test_network_policies_open_only_the_webhook_port_to_the_outside():
     policies = {d["metadata"]["name"]: d for d in of_kind(docs, "NetworkPolicy")}
     assert len(policies) == 5
     release_pods = {"app.kubernetes.io/name": "lockstep", "app.kubernetes.io/instance": "rel"}
+    ingress_controller = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
     for name, policy in policies.items():
         for rule in policy["spec"]["ingress"]:
             port = rule["ports"][0]["port"]
-            if port == "http":
-                assert name == "rel-lockstep-ingest-webhook"
-                assert rule["from"] == [
-                    {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
-                ]
+            if port == "http" and name == "rel-lockstep-ingest-webhook":
+                assert rule["from"] == [ingress_controller]
+            elif port == "http":
+                # The workbench: the release's pods and the peers named in workbenchFrom.
+                assert name == "rel-lockstep-api"
+                assert rule["from"] == [{"podSelector": {"matchLabels": release_pods}}, ingress_controller]
             elif port == "grpc":
                 assert rule["from"][0] == {"podSelector": {"matchLabels": release_pods}}
             else:

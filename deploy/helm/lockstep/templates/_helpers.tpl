@@ -85,7 +85,7 @@ components:
     masterKeys: true
     autoscale: true
     ports:
-      - {name: http, valueKey: httpPort, env: LOCKSTEP_HTTP__LISTEN, grpc: false}
+      - {name: http, valueKey: httpPort, env: LOCKSTEP_HTTP__LISTEN, grpc: false, access: webhook}
   - name: sync-applier
     mode: false
     key: syncApplier
@@ -106,6 +106,7 @@ components:
     autoscale: true
     ports:
       - {name: grpc, valueKey: grpcPort, env: LOCKSTEP_GRPC__LISTEN, grpc: true}
+      - {name: http, valueKey: httpPort, env: LOCKSTEP_HTTP__LISTEN, grpc: false, access: workbench}
   - name: poller
     mode: false
     key: poller
