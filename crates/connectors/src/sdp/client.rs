@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use http::{HeaderValue, Method, header};
 use lockstep_domain::{IntegrationId, Vendor};
-use parking_lot::Mutex;
 use serde_json::Value;
 
 use super::auth::Auth;
@@ -58,8 +57,9 @@ pub(crate) struct Inner {
     pub config: SdpConfig,
     pub exec: HttpExecutor,
     pub auth: Auth,
-    /// The instance's lookups, templates and UDFs, with when they were read.
-    pub instance: Mutex<Option<(std::time::Instant, Arc<Instance>)>>,
+    /// The instance's lookups, templates and UDFs, with when they were read. An async lock held
+    /// while they are read, so the first creates of a bulk run read them once, not once each.
+    pub instance: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Instance>)>>,
 }
 
 impl std::fmt::Debug for SdpClient {
@@ -110,7 +110,7 @@ impl SdpClient {
                 config,
                 exec,
                 auth,
-                instance: Mutex::new(None),
+                instance: tokio::sync::Mutex::new(None),
             }),
         }
     }

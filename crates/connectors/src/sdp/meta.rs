@@ -110,13 +110,14 @@ fn choices_of(items: &[Value]) -> Vec<Choice> {
 impl SdpClient {
     /// The instance's metadata, read when older than the configured TTL.
     pub async fn instance(&self) -> Result<Arc<Instance>> {
-        if let Some((at, cached)) = self.inner.instance.lock().as_ref()
+        let mut cache = self.inner.instance.lock().await;
+        if let Some((at, cached)) = cache.as_ref()
             && at.elapsed() < self.inner.config.metadata_ttl
         {
             return Ok(cached.clone());
         }
         let fresh = Arc::new(self.read_instance().await?);
-        *self.inner.instance.lock() = Some((Instant::now(), fresh.clone()));
+        *cache = Some((Instant::now(), fresh.clone()));
         Ok(fresh)
     }
 

@@ -434,3 +434,23 @@ async fn a_refused_refresh_token_is_an_authentication_failure_with_the_zoho_reme
     );
     assert!(cloud(&env, REFRESH_TOKEN).test_connection().await.ok());
 }
+
+#[tokio::test]
+async fn a_bulk_run_reads_the_instance_metadata_once_and_reports_each_finding() {
+    let env = Env::start().await;
+    let client = onprem(&env, LOCKSTEP_KEY);
+    let mut creates: Vec<TicketCreate> = (0..6)
+        .map(|i| default_create(&format!("B-{i}"), Severity::Medium))
+        .collect();
+    creates[3].mode = TicketMode::Subtask {
+        parent: TicketKey::parse(Vendor::ManageEngine, "1").unwrap(),
+    };
+    let results = client.create_many(&creates).await;
+    assert_eq!(results.len(), 6);
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r.is_err(), i == 3, "{i}: {r:?}");
+    }
+    assert_eq!(request_count(&env).await, 5);
+    let metainfo = env.requests("/api/v3/requests/_metainfo").await.len();
+    assert_eq!(metainfo, 1, "one metadata read for the whole run");
+}
