@@ -1,12 +1,14 @@
 //! Cross-service stories: a person acts on the ServiceNow emulator; its signed webhook goes through
 //! ingest-webhook, JetStream and sync-applier into PostgreSQL; when the webhook is lost, the
 //! poller brings the change instead (`poll`). Jira Cloud end to end, both directions, in `jira`;
-//! ServiceDesk Plus end to end through every service in `sdp`.
+//! ServiceDesk Plus end to end through every service in `sdp`; one trace across every hop in
+//! `traces`.
 
 mod hardening;
 mod jira;
 mod poll;
 mod sdp;
+mod traces;
 
 use std::time::Duration;
 

@@ -87,6 +87,8 @@ pub async fn publish_change(bus: &Bus, change: &StatusChange) -> Result<(), Stat
         channel: SyncChannel::Manual.as_str().to_owned(),
         integration_id: String::new(),
         changed_at: convert::ts(finding.local.set_at),
+        // Stamped by `finding_changes` from the RPC's span.
+        traceparent: String::new(),
     };
     let message = lockstep_bus::finding_changes(finding.tenant_id, vec![event]);
     bus.publish(&bus.subjects().finding_changed(finding.tenant_id), &message)

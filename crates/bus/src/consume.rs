@@ -11,6 +11,8 @@ use async_nats::jetstream::{
 };
 use futures::StreamExt;
 
+use lockstep_platform::telemetry::propagation;
+
 use crate::{Bus, BusError, Event, trace};
 
 /// How a consumer is configured on the server.
@@ -150,9 +152,16 @@ impl Delivery {
         })
     }
 
-    /// Makes `span` continue the publisher's trace.
+    /// Makes `span` continue the publisher's trace (call before the span is entered).
     pub fn continue_trace(&self, span: &tracing::Span) {
-        trace::continue_trace(span, self.headers());
+        propagation::continue_trace(span, trace::extract(self.headers()));
+    }
+
+    /// Makes `span` continue the trace of one item of this message: the item's own `traceparent`
+    /// (a delivery of a webhook group, a change of a `FindingChanges`) when it has one, else the
+    /// message's headers. Call before the span is entered.
+    pub fn continue_item_trace(&self, span: &tracing::Span, traceparent: &str) {
+        propagation::continue_trace(span, trace::item_context(traceparent, self.headers()));
     }
 
     /// Acknowledges, waiting for the server's confirmation so an applied event is not redelivered

@@ -30,8 +30,19 @@ event!(v1::TicketCreated, "ticket_created");
 
 /// The message for `changes` of `tenant`'s findings (see `FindingChanges` in events.proto). Its id
 /// is a digest of the changes' ids in order, so publishing the same changes again is the same
-/// message to JetStream's dedupe window, and a different set never collides with it.
-pub fn finding_changes(tenant: TenantId, changes: Vec<v1::FindingChanged>) -> v1::FindingChanges {
+/// message to JetStream's dedupe window, and a different set never collides with it. A change
+/// without its own `traceparent` gets the current span's, so the push of that change continues
+/// the trace that made it.
+pub fn finding_changes(
+    tenant: TenantId,
+    mut changes: Vec<v1::FindingChanged>,
+) -> v1::FindingChanges {
+    if changes.iter().any(|c| c.traceparent.is_empty()) {
+        let current = crate::trace::current_traceparent();
+        for change in changes.iter_mut().filter(|c| c.traceparent.is_empty()) {
+            change.traceparent.clone_from(&current);
+        }
+    }
     v1::FindingChanges {
         event_id: format!("fcs:{}", digest_of_ids(changes.iter().map(|c| &c.event_id))),
         tenant_id: tenant.to_string(),

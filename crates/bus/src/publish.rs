@@ -7,6 +7,8 @@ use async_nats::HeaderMap;
 use async_nats::header::NATS_MESSAGE_ID;
 use async_nats::jetstream::context::PublishAckFuture;
 
+use tracing::Instrument as _;
+
 use crate::{Bus, BusError, Event, trace};
 
 /// What JetStream said about a publish.
@@ -48,14 +50,26 @@ impl Bus {
     }
 
     /// Hands the event to the client; the returned future resolves with JetStream's ack.
+    /// The message's `traceparent` header names a producer span, a child of the caller's current
+    /// span, so a consumer's span hangs below the publish in the same trace.
     async fn send<E: Event>(&self, subject: &str, event: &E) -> Result<PublishAckFuture, BusError> {
+        let span = tracing::info_span!(
+            "publish",
+            otel.name = %format_args!("publish {}", E::KIND),
+            otel.kind = "producer",
+            messaging.system = "nats",
+            messaging.operation.type = "send",
+            messaging.destination.name = subject,
+            messaging.message.id = event.event_id(),
+        );
         let mut headers = HeaderMap::new();
         headers.insert(NATS_MESSAGE_ID, event.event_id());
         headers.insert("Lockstep-Event", E::KIND);
-        trace::inject_current(&mut headers);
+        trace::inject(&span, &mut headers);
         let payload = event.encode_to_vec();
         self.js
             .publish_with_headers(subject.to_owned(), headers, payload.into())
+            .instrument(span)
             .await
             .map_err(|e| BusError::Publish {
                 subject: subject.to_owned(),

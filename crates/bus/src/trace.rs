@@ -1,7 +1,10 @@
-//! W3C trace context across NATS: the publisher injects `traceparent`/`tracestate` from the current
-//! span into message headers; the consumer extracts them so its span continues the same trace.
+//! W3C trace context across NATS: the publisher injects `traceparent`/`tracestate` from its
+//! producer span into message headers; the consumer extracts them so its span continues the same
+//! trace. A message that holds items of many traces (a group of webhook deliveries, a batch of
+//! finding changes) also carries each item's own `traceparent` field, which wins over the header.
 
 use async_nats::HeaderMap;
+use lockstep_platform::telemetry::propagation;
 use opentelemetry::propagation::{Extractor, Injector};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -25,19 +28,34 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-/// Writes the current span's context into `headers` (nothing when no propagator is installed).
-pub(crate) fn inject_current(headers: &mut HeaderMap) {
-    let cx = tracing::Span::current().context();
+/// Writes `span`'s context into `headers` (nothing when no propagator is installed).
+pub(crate) fn inject(span: &tracing::Span, headers: &mut HeaderMap) {
+    let cx = span.context();
     opentelemetry::global::get_text_map_propagator(|p| {
         p.inject_context(&cx, &mut HeaderInjector(headers));
     });
 }
 
-/// Makes `span` a child of the trace context carried by `headers`, if any.
-pub(crate) fn continue_trace(span: &tracing::Span, headers: Option<&HeaderMap>) {
-    let Some(headers) = headers else { return };
-    let cx =
-        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
-    // Fails only when the span is disabled; then there is nothing to link.
-    let _ = span.set_parent(cx);
+/// The trace context carried by `headers` (empty when none).
+pub(crate) fn extract(headers: Option<&HeaderMap>) -> opentelemetry::Context {
+    match headers {
+        Some(headers) => {
+            opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)))
+        }
+        None => opentelemetry::Context::new(),
+    }
+}
+
+/// The context an item continues: its own `traceparent` when it has a valid one, else the
+/// message's headers.
+pub(crate) fn item_context(
+    traceparent: &str,
+    headers: Option<&HeaderMap>,
+) -> opentelemetry::Context {
+    propagation::from_traceparent(traceparent).unwrap_or_else(|| extract(headers))
+}
+
+/// The `traceparent` of the current span, for an item that travels inside a larger message.
+pub(crate) fn current_traceparent() -> String {
+    propagation::traceparent(&tracing::Span::current())
 }

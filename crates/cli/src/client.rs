@@ -98,5 +98,6 @@ pub fn req<T>(cli: &Cli, message: T) -> Result<tonic::Request<T>> {
         .parse()
         .map_err(|_| Failure::usage("the token holds characters a header cannot carry"))?;
     request.metadata_mut().insert("authorization", value);
+    crate::tracing::inject(&mut request);
     Ok(request)
 }

@@ -15,11 +15,13 @@ mod render;
 mod reset_version;
 mod tickets;
 mod tokens;
+mod tracing;
 mod up;
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use ::tracing::Instrument as _;
 use clap::{Parser, Subcommand};
 use tonic::Code;
 
@@ -163,20 +165,31 @@ impl From<tonic::Status> for Failure {
 
 pub type Result<T> = std::result::Result<T, Failure>;
 
+async fn run(cli: &Cli, command: &Command) -> Result<()> {
+    match command {
+        Command::Up(args) => up::run(args).await,
+        Command::Admin(cmd) => admin::run(cmd, cli.output).await,
+        Command::Integrations(cmd) => integrations::run(cli, cmd).await,
+        Command::Mappings(cmd) => misc::mappings(cli, cmd).await,
+        Command::Presets(cmd) => misc::presets(cli, cmd).await,
+        Command::Findings(cmd) => findings::run(cli, cmd).await,
+        Command::Tickets(cmd) => tickets::run(cli, cmd).await,
+        Command::Sync(cmd) => misc::sync(cli, cmd).await,
+        Command::Tokens(cmd) => tokens::run(cli, cmd).await,
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     lockstep_platform::install_crypto_provider();
     let outcome = match &cli.command {
+        // `up` sets up the services' own logging and tracing.
         Command::Up(args) => up::run(args).await,
-        Command::Admin(cmd) => admin::run(cmd, cli.output).await,
-        Command::Integrations(cmd) => integrations::run(&cli, cmd).await,
-        Command::Mappings(cmd) => misc::mappings(&cli, cmd).await,
-        Command::Presets(cmd) => misc::presets(&cli, cmd).await,
-        Command::Findings(cmd) => findings::run(&cli, cmd).await,
-        Command::Tickets(cmd) => tickets::run(&cli, cmd).await,
-        Command::Sync(cmd) => misc::sync(&cli, cmd).await,
-        Command::Tokens(cmd) => tokens::run(&cli, cmd).await,
+        command => {
+            let (span, _telemetry) = tracing::command_span(command);
+            run(&cli, command).instrument(span).await
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

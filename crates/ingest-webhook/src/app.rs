@@ -87,7 +87,7 @@ impl App {
             settings,
         });
         let router = Router::new()
-            .route("/v1/webhooks/{integration_id}", post(receive))
+            .route(crate::receive::ROUTE, post(receive))
             .with_state(shared);
         let (listener, local_addr) = bind(config.http.listen).await?;
         let shell = Shell::bind("ingest-webhook", config.admin.listen, readiness).await?;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use lockstep_bus::{Bus, BusError, Published, webhook_batch};
 use lockstep_domain::{IntegrationId, TenantId};
+use lockstep_platform::telemetry::propagation;
 use lockstep_proto::v1;
 use parking_lot::Mutex;
 use prost::Message as _;
@@ -107,8 +108,10 @@ impl GroupCommit {
             start
         };
         if start_flusher {
+            // Not in the request's span: the task publishes the groups of many requests, each
+            // in a span of its own (see `group_span`).
             tokio::spawn(
-                flush(lane, self.bus.clone(), self.limits).instrument(tracing::Span::current()),
+                flush(lane, self.bus.clone(), self.limits).instrument(tracing::Span::none()),
             );
         }
         match answer.await {
@@ -156,8 +159,13 @@ async fn flush(lane: Arc<Lane>, bus: Bus, limits: GroupLimits) {
         let (deliveries, replies): (Vec<_>, Vec<_>) =
             group.into_iter().map(|w| (w.delivery, w.reply)).unzip();
         metrics::histogram!("lockstep_webhook_group_deliveries").record(deliveries.len() as f64);
+        let span = group_span(&deliveries);
         let message = webhook_batch(lane.tenant, lane.integration, deliveries);
-        let result = bus.publish(&lane.subject, &message).await.map_err(Arc::new);
+        let result = bus
+            .publish(&lane.subject, &message)
+            .instrument(span)
+            .await
+            .map_err(Arc::new);
         if let Err(err) = &result {
             tracing::warn!(deliveries = replies.len(), error = %err, "storing a group of deliveries failed");
         }
@@ -166,6 +174,22 @@ async fn flush(lane: Arc<Lane>, bus: Bus, limits: GroupLimits) {
             let _ = reply.send(result.clone());
         }
     }
+}
+
+/// The span a group is published in: a child of its first delivery's request, so the message's
+/// `traceparent` header continues that request's trace, with a link to every other delivery's
+/// request. Each delivery also carries its own `traceparent`, which the applier continues.
+fn group_span(deliveries: &[v1::WebhookReceived]) -> tracing::Span {
+    let span = tracing::info_span!(parent: None, "webhook_group", deliveries = deliveries.len());
+    if let Some((first, rest)) = deliveries.split_first() {
+        if let Some(cx) = propagation::from_traceparent(&first.traceparent) {
+            propagation::continue_trace(&span, cx);
+        }
+        for delivery in rest {
+            propagation::link(&span, &delivery.traceparent);
+        }
+    }
+    span
 }
 
 /// Takes the next group off the front of `queue`: deliveries whose requests are still waiting,

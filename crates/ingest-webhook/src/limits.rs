@@ -2,7 +2,8 @@
 //!
 //! NATS refuses any message over the server's `max_payload` (1 MiB by default), counting headers
 //! and payload together. A delivery travels wrapped: its body inside a `WebhookReceived` inside a
-//! `WebhookBatch`, with the message id, type and trace context as headers. Every field of that
+//! `WebhookBatch` (with the request's `traceparent`), with the message id, type and trace context
+//! as headers. Every field of that
 //! envelope but the body is bounded (ids, the delivery id at 128 bytes by `lockstep_connectors::webhook`, the
 //! content type at [`MAX_CONTENT_TYPE`]), so [`ENVELOPE_RESERVE`] bytes always suffice for it
 //! (checked by the test below). The body limit and the group size are checked against the
@@ -68,6 +69,8 @@ mod tests {
             content_type: "c".repeat(MAX_CONTENT_TYPE),
             delivery_id: "d".repeat(128),
             received_at: Some(lockstep_proto::to_timestamp(time::OffsetDateTime::now_utc())),
+            // A W3C traceparent is always 55 characters (version 00).
+            traceparent: format!("00-{}-{}-01", "a".repeat(32), "b".repeat(16)),
         };
         let message = webhook_batch(tenant, integration, vec![delivery]);
         let envelope = message.encoded_len() - body_len;

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
 use lockstep_crypto::SecretBytes;
 use lockstep_domain::{IntegrationId, Vendor};
+use lockstep_platform::telemetry::propagation;
 use lockstep_proto::v1;
 use ring::digest;
 use time::OffsetDateTime;
@@ -25,6 +26,9 @@ use crate::targets::{Target, Targets};
 use lockstep_connectors::webhook::{
     self as verify, IntegrationSecret, Method, Presented, Rejection, WebhookSecrets,
 };
+
+/// The one route: where vendors deliver.
+pub(crate) const ROUTE: &str = "/v1/webhooks/{integration_id}";
 
 /// Everything a request needs, shared by all of them.
 pub(crate) struct Shared {
@@ -305,5 +309,8 @@ fn event(
             .to_owned(),
         delivery_id: delivery_id.unwrap_or_default(),
         received_at: Some(lockstep_proto::to_timestamp(now)),
+        // The request's span: the applier continues this delivery's trace even when it shares
+        // a message with deliveries of other requests.
+        traceparent: propagation::traceparent(&tracing::Span::current()),
     }
 }

@@ -11,6 +11,9 @@
 //!
 //! HTTP/1.1 only: vendors deliver webhooks over HTTP/1.1, and hyper's head timeout exists for
 //! HTTP/1 only.
+//!
+//! Every request runs in a server span (`webhook_request`) that continues the sender's W3C
+//! `traceparent` when it sends one; the delivery carries that span's context into JetStream.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,10 +23,14 @@ use axum::extract::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use lockstep_platform::Shutdown;
+use lockstep_platform::telemetry::propagation;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt as _;
+use tracing::Instrument as _;
+
+use crate::receive::ROUTE;
 
 /// The server's bounds (from `[ingest]`).
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +77,19 @@ pub(crate) async fn serve(
         let router = router.clone();
         let service = hyper::service::service_fn(move |request: Request<Incoming>| {
             let router = router.clone();
-            async move { router.oneshot(request.map(axum::body::Body::new)).await }
+            let span = request_span(&request);
+            async move {
+                let response = router.oneshot(request.map(axum::body::Body::new)).await;
+                if let Ok(response) = &response {
+                    let span = tracing::Span::current();
+                    span.record("http.response.status_code", response.status().as_u16());
+                    if response.status().is_server_error() {
+                        span.record("otel.status_code", "ERROR");
+                    }
+                }
+                response
+            }
+            .instrument(span)
         });
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         let mut closing = closing_rx.clone();
@@ -109,6 +128,45 @@ pub(crate) async fn serve(
     );
     connections.shutdown().await;
     cut
+}
+
+/// The server span of one request. It continues the sender's trace when the request carries a
+/// W3C `traceparent`; only that header is taken from the public internet: `tracestate` and
+/// `baggage` of an unknown sender would travel on into every message and log line.
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let method = request.method();
+    let path = request.uri().path();
+    // The span is named before routing (a started span keeps its name): the route's template
+    // when the path is one of its, else the method alone (OpenTelemetry's HTTP conventions).
+    let route = path
+        .strip_prefix("/v1/webhooks/")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .map(|_| ROUTE);
+    // A root unless the sender names a parent: a request never joins whatever span serves the
+    // connection.
+    let span = tracing::info_span!(
+        parent: None,
+        "webhook_request",
+        otel.name = %match route {
+            Some(route) => format!("{method} {route}"),
+            None => method.to_string(),
+        },
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        http.route = route,
+        url.path = path,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let parent = request
+        .headers()
+        .get(propagation::TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(propagation::from_traceparent);
+    if let Some(parent) = parent {
+        propagation::continue_trace(&span, parent);
+    }
+    span
 }
 
 fn log_end(result: Result<(), hyper::Error>) {

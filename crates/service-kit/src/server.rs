@@ -1,7 +1,8 @@
 //! A tonic server with what every Lockstep gRPC server carries: gRPC health (`grpc.health.v1`,
 //! per service and overall) and reflection (v1 and v1alpha, so old and new grpcurl, Postman and
-//! Kreya all work), a time limit per call, a bound on concurrent calls per connection, and TLS
-//! when `[grpc.tls]` names a certificate. Health and reflection need no token.
+//! Kreya all work), a time limit per call, a bound on concurrent calls per connection, a server
+//! span per call continuing the caller's trace ([`crate::trace`]), and TLS when `[grpc.tls]`
+//! names a certificate. Health and reflection need no token.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -197,6 +198,7 @@ impl GrpcRoutes {
             server = server.tls_config(tls)?;
         }
         server
+            .layer(crate::trace::TraceLayer)
             .layer(tower::util::MapResponseLayer::new(
                 crate::status::bound_response::<tonic::body::Body>,
             ))

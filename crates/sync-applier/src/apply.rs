@@ -200,6 +200,8 @@ pub(crate) fn replay_change(ev: &Inbound, row: &ActivityRecord) -> Option<v1::Fi
         channel: ev.channel.as_str().to_owned(),
         integration_id: ev.integration.to_string(),
         changed_at: Some(lockstep_proto::to_timestamp(row.at)),
+        // Set by the worker from the event's span.
+        traceparent: String::new(),
     })
 }
 

@@ -24,6 +24,9 @@ pub struct Inbound {
     pub integration: IntegrationId,
     pub channel: SyncChannel,
     pub observation: TicketObservation,
+    /// The W3C `traceparent` the event carries itself (a webhook delivery: its request's span);
+    /// empty when the message's headers are its only trace context (a poll observation).
+    pub traceparent: String,
 }
 
 /// Why a message can never be applied.
@@ -158,6 +161,7 @@ fn webhook(registry: &Registry, event: &v1::WebhookReceived) -> Result<Inbound, 
         integration,
         channel: SyncChannel::Webhook,
         observation,
+        traceparent: event.traceparent.clone(),
     })
 }
 
@@ -177,5 +181,6 @@ fn observed(payload: &[u8]) -> Result<Inbound, Unusable> {
         integration,
         channel: SyncChannel::Poll,
         observation,
+        traceparent: String::new(),
     })
 }

@@ -214,6 +214,7 @@ mod tests {
                 observed_at: NOW,
                 fields: ObservedFields::default(),
             },
+            traceparent: String::new(),
         }
     }
 

@@ -22,9 +22,11 @@ use lockstep_bus::{Bus, Delivery, EventConsumer, finding_changes};
 use lockstep_connectors::Registry;
 use lockstep_domain::TenantId;
 use lockstep_platform::Shutdown;
+use lockstep_platform::telemetry::propagation;
 use lockstep_proto::v1;
 use lockstep_store::Store;
 use time::OffsetDateTime;
+use tracing::Instrument as _;
 
 use crate::apply::{Applied, Failure, apply_one, lag_seconds};
 use crate::batch::apply_batch;
@@ -36,7 +38,13 @@ struct Item {
     delivery: usize,
     part: usize,
     inbound: Inbound,
+    /// The event's own span, a child of the request or poll that produced it (see
+    /// [`event_span`]); it lives until the event's message is settled.
+    span: tracing::Span,
 }
+
+/// Links a batch span keeps at most (the SDK's default span limit).
+const MAX_BATCH_LINKS: usize = 128;
 
 /// What happens to a fetched message once its events are handled; a message takes the strongest
 /// verdict of its events (`Retry` over `Ack`). `Settled`: already dead-lettered whole.
@@ -80,7 +88,21 @@ impl Worker {
         }
     }
 
+    /// Runs in a `apply_batch` span of its own, linked to the events' spans: one transaction
+    /// serves many traces, so it cannot be the child of each. Each event's span (a child of its
+    /// delivery's trace) is what continues the trace: it holds the event's outcome, and the
+    /// `finding.changed` the event causes carries its context on.
     async fn process(&self, batch: Vec<Delivery>) {
+        let span = tracing::info_span!(
+            parent: None,
+            "apply_batch",
+            messages = batch.len(),
+            events = tracing::field::Empty
+        );
+        self.process_in(batch, &span).instrument(span.clone()).await;
+    }
+
+    async fn process_in(&self, batch: Vec<Delivery>, batch_span: &tracing::Span) {
         let started = Instant::now();
         let mut verdicts = vec![Verdict::Ack; batch.len()];
         let mut ready = Vec::with_capacity(batch.len());
@@ -103,6 +125,7 @@ impl Worker {
                     Ok(inbound) => ready.push(Item {
                         delivery: d,
                         part,
+                        span: event_span(delivery, &inbound),
                         inbound,
                     }),
                     Err(rejected) => {
@@ -136,6 +159,10 @@ impl Worker {
                     b.observation.version,
                 ))
         });
+        batch_span.record("events", ready.len());
+        for item in ready.iter().take(MAX_BATCH_LINKS) {
+            propagation::link(batch_span, &propagation::traceparent(&item.span));
+        }
         // Chunks keep the lock order: each is a run of the sorted events.
         let mut outcomes = Vec::with_capacity(ready.len());
         for chunk in ready.chunks(self.settings.max_events_per_transaction.max(1)) {
@@ -181,6 +208,7 @@ impl Worker {
             tx.commit().await?;
             Ok::<_, Failure>(applied)
         }
+        .instrument(item.span.clone())
         .await;
         let reason = match result {
             Ok(applied) => return Ok(applied),
@@ -234,7 +262,10 @@ impl Worker {
             if !changes.contains_key(&tenant) {
                 tenants.push(tenant);
             }
-            changes.entry(tenant).or_default().push(change.clone());
+            let mut change = change.clone();
+            // The push of this change continues the event's trace.
+            change.traceparent = propagation::traceparent(&item.span);
+            changes.entry(tenant).or_default().push(change);
         }
         // A fetch of group messages can carry many thousands of changes; split each tenant's
         // into messages of at most `max_changes_per_message` (~250 bytes a change), well under
@@ -290,6 +321,7 @@ impl Worker {
             if verdict == Verdict::Retry {
                 self.count("retried");
             }
+            item.span.record("outcome", verdict_name(verdict));
             verdicts[item.delivery] = verdicts[item.delivery].max(verdict);
         }
         join_all(
@@ -372,5 +404,30 @@ impl Worker {
         metrics::counter!("lockstep_events_total",
             "consumer" => self.settings.consumer.clone(), "outcome" => outcome)
         .increment(1);
+    }
+}
+
+/// The span of one event: a consumer span continuing the trace the event carries (a webhook
+/// delivery's own `traceparent`, else its message's headers).
+fn event_span(delivery: &Delivery, inbound: &Inbound) -> tracing::Span {
+    let span = tracing::info_span!(
+        parent: None,
+        "apply_event",
+        otel.kind = "consumer",
+        messaging.system = "nats",
+        messaging.operation.type = "process",
+        event_id = %inbound.event_id,
+        channel = inbound.channel.as_str(),
+        outcome = tracing::field::Empty,
+    );
+    delivery.continue_item_trace(&span, &inbound.traceparent);
+    span
+}
+
+fn verdict_name(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Ack => "done",
+        Verdict::Retry => "retry",
+        Verdict::Settled => "dead_lettered",
     }
 }

@@ -19,9 +19,11 @@ use lockstep_domain::push::{change_is_pushable, push_for_link};
 use lockstep_domain::transition::VendorSnapshot;
 use lockstep_domain::{ActivityKind, FindingId, SyncChannel, TenantId};
 use lockstep_platform::Shutdown;
+use lockstep_platform::telemetry::propagation;
 use lockstep_proto::v1 as pb;
 use lockstep_service_kit::vendor;
 use lockstep_store::{NewActivity, Store, StoreError, TicketLinkRecord, TicketLinkState};
+use tracing::Instrument as _;
 
 /// Why an event was not acked.
 #[derive(Debug)]
@@ -96,8 +98,19 @@ impl Pusher {
     /// done, nakked when one must be retried (handling a change again is harmless: a ticket
     /// already in the target state is left alone), and dead-lettered when one can never be.
     async fn deliver(&self, delivery: &Delivery) {
-        let span = tracing::info_span!("finding_changed", subject = delivery.subject());
+        let span = tracing::info_span!(
+            parent: None,
+            "finding_changed",
+            otel.kind = "consumer",
+            messaging.system = "nats",
+            messaging.operation.type = "process",
+            subject = delivery.subject(),
+        );
         delivery.continue_trace(&span);
+        self.settle(delivery).instrument(span).await;
+    }
+
+    async fn settle(&self, delivery: &Delivery) {
         let outcome = match delivery.decode::<pb::FindingChanges>() {
             Ok(message) => self.handle_all(&message.changes).await,
             Err(e) => Err(PushError::Poison(e.to_string())),
@@ -124,7 +137,18 @@ impl Pusher {
     async fn handle_all(&self, changes: &[pb::FindingChanged]) -> Result<(), PushError> {
         let mut poisoned = None;
         for change in changes {
-            match self.handle(change).await {
+            // Each change continues the trace that made it (its own `traceparent`: the api's
+            // RPC, the applier's event), so its vendor call is part of that trace.
+            // Without one it stays a child of the message's span.
+            let span = tracing::info_span!(
+                "push_change",
+                event_id = %change.event_id,
+                finding_id = %change.finding_id,
+            );
+            if let Some(cx) = propagation::from_traceparent(&change.traceparent) {
+                propagation::continue_trace(&span, cx);
+            }
+            match self.handle(change).instrument(span).await {
                 Ok(()) => {}
                 Err(PushError::Retry(why)) => return Err(PushError::Retry(why)),
                 Err(PushError::Poison(why)) => {

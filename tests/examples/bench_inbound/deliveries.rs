@@ -86,6 +86,7 @@ pub fn later_events(
                 content_type: "application/json".into(),
                 delivery_id: format!("{i}"),
                 received_at: Some(lockstep_proto::to_timestamp(OffsetDateTime::now_utc())),
+                traceparent: String::new(),
             };
             let parts = decode(&vendors, &subjects, &subject, None, &event.encode_to_vec())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -221,6 +221,7 @@ async fn run(always: bool) -> anyhow::Result<()> {
                     content_type: "application/json".into(),
                     delivery_id: format!("{i}"),
                     received_at: Some(lockstep_proto::to_timestamp(OffsetDateTime::now_utc())),
+                    traceparent: String::new(),
                 };
                 raw.publish(&subject, &event).await.expect("raw publish");
             }

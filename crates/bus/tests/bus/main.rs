@@ -32,6 +32,7 @@ fn finding_changed(event_id: &str, tenant: TenantId) -> v1::FindingChanges {
             channel: "webhook".into(),
             integration_id: String::new(),
             changed_at: None,
+            traceparent: String::new(),
         }],
     }
 }

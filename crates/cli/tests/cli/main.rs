@@ -7,6 +7,7 @@ mod support;
 mod terminal;
 mod tls;
 mod tokens;
+mod trace;
 mod up;
 
 use lockstep_bus::Bus;

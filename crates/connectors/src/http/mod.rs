@@ -5,7 +5,8 @@
 //! retries with jittered backoff and `Retry-After` ([`retry`]), bounded concurrency per
 //! integration, request and response logging with secrets masked ([`mask`]), and the metrics
 //! `lockstep_vendor_requests_total{vendor,op,outcome}` (one count per attempt) and
-//! `lockstep_vendor_request_duration_seconds{vendor,op}`.
+//! `lockstep_vendor_request_duration_seconds{vendor,op}`. Each attempt runs in an OpenTelemetry
+//! client span (`vendor_request`) whose W3C `traceparent` goes to the vendor with the request.
 //!
 //! Every connection passes the destination guard ([`guard`]): loopback, private, link-local,
 //! metadata and other internal addresses ([`ranges`]) are refused, after DNS resolution and on
@@ -18,6 +19,7 @@ pub mod guard;
 pub mod mask;
 pub mod ranges;
 pub mod retry;
+mod trace;
 
 use std::collections::HashMap;
 use std::error::Error as _;
@@ -31,6 +33,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
+use tracing::Instrument as _;
 use url::Url;
 
 use crate::error::{ConnectorError, Result};
@@ -322,7 +325,10 @@ impl HttpExecutor {
                     .map_err(|_| ConnectorError::Transport {
                         message: "executor shut down".into(),
                     })?;
-                self.attempt(req, attempt).await
+                let span = trace::client_span(req, attempt);
+                self.attempt(req, attempt, &span)
+                    .instrument(span.clone())
+                    .await
             };
             let (failure, hint) = match &outcome {
                 Ok(resp) if is_failure(resp.status) => {
@@ -348,6 +354,7 @@ impl HttpExecutor {
         &self,
         req: &VendorRequest,
         attempt: u32,
+        span: &tracing::Span,
     ) -> Result<VendorResponse, AttemptError> {
         let started = Instant::now();
         let timeout = req.timeout.unwrap_or(self.inner.config.request_timeout);
@@ -357,11 +364,15 @@ impl HttpExecutor {
             body = %req.body.as_ref().map(|b| mask::masked_body(Some(b.content_type), &b.bytes)).unwrap_or_default(),
             "vendor request"
         );
+        let mut headers = req.headers.clone();
+        if let Some(traceparent) = trace::traceparent(span) {
+            headers.insert(trace::TRACEPARENT, traceparent);
+        }
         let mut builder = self
             .inner
             .client
             .request(req.method.clone(), req.url.clone())
-            .headers(req.headers.clone())
+            .headers(headers)
             .timeout(timeout);
         if let Some(body) = &req.body {
             builder = builder
@@ -394,6 +405,7 @@ impl HttpExecutor {
         };
         metrics::counter!(REQUESTS_TOTAL, "vendor" => req.vendor.as_str(), "op" => req.op, "outcome" => outcome)
             .increment(1);
+        trace::record(span, result.as_ref().map(|r| r.status), outcome);
         metrics::histogram!(REQUEST_DURATION, "vendor" => req.vendor.as_str(), "op" => req.op)
             .record(elapsed.as_secs_f64());
         match result {

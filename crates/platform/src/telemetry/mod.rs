@@ -9,12 +9,18 @@
 //!   `OTEL_SDK_DISABLED=true` turns OpenTelemetry off entirely.
 //! - The W3C trace-context (and baggage) propagator is installed globally; OpenTelemetry's
 //!   default is a no-op propagator, which would silently break every cross-service trace.
+//!   [`propagation`] moves the context in and out through it (HTTP/gRPC headers, one
+//!   `traceparent` value inside a message).
+//! - The log filter (`telemetry.filter`, `RUST_LOG`) decides which lines are logged, not which
+//!   spans are traced: spans at INFO and above always reach OpenTelemetry (the sampler,
+//!   `OTEL_TRACES_SAMPLER`, decides what is kept), so quieting the logs never cuts a trace.
 //!
 //! `lockstep up` and tests start many services in one process, each calling [`init`]; only the
 //! first call installs anything, later ones return a guard that does nothing.
 
 mod json;
 mod plan;
+pub mod propagation;
 
 use std::io::IsTerminal as _;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -68,6 +74,17 @@ impl TelemetryGuard {
     pub fn is_exporting(&self) -> bool {
         self.exporting
     }
+
+    /// Sends the spans buffered so far to the collector and waits for it (blocks: call it off
+    /// the async runtime, e.g. in `spawn_blocking`). Nothing to do for an inert guard.
+    pub fn force_flush(&self) -> Result<(), Error> {
+        match &self.provider {
+            Some(provider) => provider
+                .force_flush()
+                .map_err(|e| Error::Telemetry(format!("flushing spans failed: {e}"))),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Drop for TelemetryGuard {
@@ -92,6 +109,25 @@ pub fn init_with_env(
     config: &TelemetryConfig,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<TelemetryGuard, Error> {
+    install(config, env, true)
+}
+
+/// Tracing for a command-line client: spans only, no log lines (the command prints its own
+/// output), exported when the `OTEL_*` variables say so, and the W3C propagator installed so
+/// its calls carry `traceparent`. Idempotent like [`init`].
+pub fn init_client(service_name: &str) -> Result<TelemetryGuard, Error> {
+    let config = TelemetryConfig {
+        service_name: service_name.to_owned(),
+        ..TelemetryConfig::default()
+    };
+    install(&config, &|name| std::env::var(name).ok(), false)
+}
+
+fn install(
+    config: &TelemetryConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+    logs: bool,
+) -> Result<TelemetryGuard, Error> {
     let mut installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
     if *installed {
         return Ok(TelemetryGuard {
@@ -107,7 +143,9 @@ pub fn init_with_env(
     let otel_layer = provider.as_ref().map(|provider| {
         tracing_opentelemetry::layer()
             .with_tracer(provider.tracer("lockstep"))
-            .with_filter(filter_fn(|meta| !is_exporter_internal(meta.target())))
+            .with_filter(filter_fn(|meta| {
+                *meta.level() <= tracing::Level::INFO && !is_exporter_internal(meta.target())
+            }))
     });
     let dispatch = Arc::new(OnceLock::new());
     let fmt_layer = match config.format {
@@ -121,8 +159,7 @@ pub fn init_with_env(
     };
 
     let installed_now = Registry::default()
-        .with(filter)
-        .with(fmt_layer)
+        .with(logs.then(|| fmt_layer.with_filter(filter)))
         .with(otel_layer)
         .try_init();
     if installed_now.is_err() {
@@ -139,6 +176,9 @@ pub fn init_with_env(
     tracing::dispatcher::get_default(|current| {
         let _ = dispatch.set(current.downgrade());
     });
+    // A callsite registered on another thread while the subscriber was being installed may have
+    // cached the old "never" interest; ask every callsite again.
+    tracing::callsite::rebuild_interest_cache();
     if let Some(provider) = &provider {
         opentelemetry::global::set_tracer_provider(provider.clone());
     }

@@ -40,7 +40,48 @@ fn init_is_idempotent_and_propagates_w3c_context_without_exporting() {
         traceparent.starts_with("00-") && traceparent.len() == 55,
         "{traceparent}"
     );
+    continues_and_carries_w3c_context();
     drop(guard);
+}
+
+/// `propagation` with the global propagator installed: a caller's context is continued from a
+/// `traceparent` value or HTTP headers, and a span's own context goes out the same ways.
+fn continues_and_carries_w3c_context() {
+    use axum::http::HeaderMap;
+
+    let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let span = tracing::info_span!("rpc");
+    propagation::continue_trace(&span, propagation::from_traceparent(caller).unwrap());
+    let own = propagation::traceparent(&span);
+    assert!(
+        own.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-") && own.ends_with("-01"),
+        "{own}"
+    );
+    assert!(
+        !own.contains("00f067aa0ba902b7"),
+        "the span is the caller's child: {own}"
+    );
+
+    let mut headers = HeaderMap::new();
+    propagation::inject(&span, &mut headers);
+    assert_eq!(headers["traceparent"], own.as_str());
+    let from_headers = tracing::info_span!("server");
+    propagation::continue_trace(&from_headers, propagation::extract(&headers));
+    assert!(propagation::traceparent(&from_headers).contains("4bf92f3577b34da6a3ce929d0e0e4736"));
+
+    for bad in [
+        "",
+        "00-zz-00f067aa0ba902b7-01",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+    ] {
+        assert!(propagation::from_traceparent(bad).is_none(), "{bad:?}");
+    }
+    // Without a parent, a span starts a trace of its own.
+    let root = propagation::traceparent(&tracing::info_span!("root"));
+    assert!(
+        !root.is_empty() && !root.contains("4bf92f3577b34da6a3ce929d0e0e4736"),
+        "{root}"
+    );
 }
 
 #[test]

@@ -181,6 +181,7 @@ async fn a_fake_vendor_registered_in_a_test_has_its_webhook_applied() {
         content_type: "application/json".into(),
         delivery_id: "SEC-1-2".into(),
         received_at: Some(lockstep_proto::to_timestamp(OffsetDateTime::now_utc())),
+        traceparent: String::new(),
     };
     let subject = w.bus.subjects().webhook(w.tenant, integration);
     let group = lockstep_bus::webhook_batch(w.tenant, integration, vec![delivery]);

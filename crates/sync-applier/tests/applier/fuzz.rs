@@ -35,6 +35,7 @@ fn event(body: Vec<u8>) -> v1::WebhookReceived {
         content_type: "application/json".into(),
         delivery_id: "1".into(),
         received_at: None,
+        traceparent: String::new(),
     }
 }
 

@@ -171,6 +171,7 @@ impl World {
             content_type: "application/json".into(),
             delivery_id: format!("{}-{mod_count}", sys_id(i)),
             received_at: Some(lockstep_proto::to_timestamp(OffsetDateTime::now_utc())),
+            traceparent: String::new(),
         }
     }
 

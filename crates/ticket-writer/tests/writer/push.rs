@@ -107,6 +107,7 @@ async fn vendor_caused_changes_are_never_pushed_back() {
         channel: "webhook".into(),
         integration_id: String::new(),
         changed_at: None,
+        traceparent: String::new(),
     };
     env.bus
         .publish(
