@@ -22,6 +22,7 @@ run_bench lockstep-itsm-sim sim_throughput "itsm-sim: reads/s and writes/s of th
 run_bench lockstep-ticket-writer bulk_create "ticket-writer: bulk creation of 500 findings at 50 ms vendor latency"
 run_bench lockstep-poller poll_cycle "poller: one cycle over many integrations, 1% changed"
 run_bench lockstep-connectors sdp "ServiceDesk Plus: bulk creation of 500 at 50 ms (no bulk endpoint), feed requests vs changed requests"
+run_bench lockstep-api tickets_page "api: the Tickets page over 100,000 links, HTTP JSON vs gRPC"
 if [ -x scripts/bench-inbound.sh ]; then
   printf '\n== inbound: webhooks/s, applied events/s and latency vs raw JetStream ==\n'
   scripts/bench-inbound.sh

@@ -152,7 +152,43 @@ impl Workbench<'_> {
         page: PageRequest,
     ) -> StoreResult<Page<WorkbenchRow>> {
         let limit = page.clamped_limit();
-        let mut q = QueryBuilder::<Postgres>::new(
+        let mut q = page_query("", tenant, filter, page);
+        let mut c = self.conn.acquire().await?;
+        let rows = q
+            .build_query_as::<WorkbenchRow>()
+            .fetch_all(&mut *c)
+            .await?;
+        Ok(Page::from_overfetch(rows, limit, WorkbenchRow::cursor))
+    }
+
+    /// PostgreSQL's plan of [`Workbench::list`]'s query, executed (`EXPLAIN (ANALYZE, BUFFERS)`),
+    /// one line a row: the benchmark checks that a page reads about its own rows, not the tenant's.
+    pub async fn explain(
+        mut self,
+        tenant: TenantId,
+        filter: &WorkbenchFilter,
+        page: PageRequest,
+    ) -> StoreResult<Vec<String>> {
+        let mut q = page_query("EXPLAIN (ANALYZE, BUFFERS) ", tenant, filter, page);
+        let mut c = self.conn.acquire().await?;
+        let rows = q.build().fetch_all(&mut *c).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.try_get::<String, _>(0).ok())
+            .collect())
+    }
+}
+
+/// The page query of [`Workbench::list`], after `prefix` (empty, or `EXPLAIN ...`).
+fn page_query<'a>(
+    prefix: &str,
+    tenant: TenantId,
+    filter: &'a WorkbenchFilter,
+    page: PageRequest,
+) -> QueryBuilder<'a, Postgres> {
+    let limit = page.clamped_limit();
+    let mut q = QueryBuilder::<Postgres>::new(prefix);
+    q.push(
             "SELECT l.id AS link_id, l.finding_id, l.integration_id, l.vendor, l.table_or_project,
                     l.external_id, l.ticket_key, l.url, l.vendor_state, l.sla_due_at, l.sla_breached,
                     l.last_synced_at, l.last_sync_channel, l.created_at AS linked_at,
@@ -164,86 +200,80 @@ impl Workbench<'_> {
                LEFT JOIN poll_state p ON p.tenant_id = l.tenant_id AND p.integration_id = l.integration_id
               WHERE l.tenant_id = ",
         );
-        q.push_bind(tenant.as_uuid());
-        q.push(" AND f.tenant_id = ")
-            .push_bind(tenant.as_uuid())
-            .push(" AND l.state = 'live' AND i.deleted_at IS NULL");
-        if !filter.integrations.is_empty() {
-            let ids: Vec<Uuid> = filter.integrations.iter().map(|i| i.as_uuid()).collect();
-            q.push(" AND l.integration_id = ANY(")
-                .push_bind(ids)
-                .push(")");
-        }
-        if !filter.severities.is_empty() {
-            let v: Vec<&str> = filter.severities.iter().map(|s| s.as_str()).collect();
-            q.push(" AND f.severity = ANY(").push_bind(v).push(")");
-        }
-        if !filter.statuses.is_empty() {
-            let v: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-            q.push(" AND f.status = ANY(").push_bind(v).push(")");
-        }
-        if !filter.vendor_states.is_empty() {
-            q.push(" AND l.vendor_state = ANY(")
-                .push_bind(filter.vendor_states.clone())
-                .push(")");
-        }
-        if let Some(text) = filter
-            .text
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            let pattern = contains_pattern(text);
-            q.push(" AND (");
-            for (n, column) in [
-                "f.title",
-                "f.scanner_key",
-                "f.asset",
-                "f.cve",
-                "l.ticket_key",
-                "l.external_id",
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                if n > 0 {
-                    q.push(" OR ");
-                }
-                q.push(column)
-                    .push(" ILIKE ")
-                    .push_bind(pattern.clone())
-                    .push(" ESCAPE '\\'");
-            }
-            q.push(")");
-        }
-        if !filter.vendors.is_empty() {
-            let v: Vec<&str> = filter.vendors.iter().map(|v| v.as_str()).collect();
-            q.push(" AND l.vendor = ANY(").push_bind(v).push(")");
-        }
-        match filter.sync_error {
-            Some(true) => q.push(" AND p.last_error IS NOT NULL"),
-            Some(false) => q.push(" AND p.last_error IS NULL"),
-            None => &mut q,
-        };
-        if let Some(breached) = filter.sla_breached {
-            q.push(" AND l.sla_breached = ").push_bind(breached);
-        }
-        if let Some(after) = page.after {
-            q.push(" AND (l.created_at, l.id) < (")
-                .push_bind(after.at)
-                .push(", ")
-                .push_bind(after.id)
-                .push(")");
-        }
-        q.push(" ORDER BY l.created_at DESC, l.id DESC LIMIT ")
-            .push_bind(limit as i64 + 1);
-        let mut c = self.conn.acquire().await?;
-        let rows = q
-            .build_query_as::<WorkbenchRow>()
-            .fetch_all(&mut *c)
-            .await?;
-        Ok(Page::from_overfetch(rows, limit, WorkbenchRow::cursor))
+    q.push_bind(tenant.as_uuid());
+    q.push(" AND f.tenant_id = ")
+        .push_bind(tenant.as_uuid())
+        .push(" AND l.state = 'live' AND i.deleted_at IS NULL");
+    if !filter.integrations.is_empty() {
+        let ids: Vec<Uuid> = filter.integrations.iter().map(|i| i.as_uuid()).collect();
+        q.push(" AND l.integration_id = ANY(")
+            .push_bind(ids)
+            .push(")");
     }
+    if !filter.severities.is_empty() {
+        let v: Vec<&str> = filter.severities.iter().map(|s| s.as_str()).collect();
+        q.push(" AND f.severity = ANY(").push_bind(v).push(")");
+    }
+    if !filter.statuses.is_empty() {
+        let v: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+        q.push(" AND f.status = ANY(").push_bind(v).push(")");
+    }
+    if !filter.vendor_states.is_empty() {
+        q.push(" AND l.vendor_state = ANY(")
+            .push_bind(filter.vendor_states.clone())
+            .push(")");
+    }
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let pattern = contains_pattern(text);
+        q.push(" AND (");
+        for (n, column) in [
+            "f.title",
+            "f.scanner_key",
+            "f.asset",
+            "f.cve",
+            "l.ticket_key",
+            "l.external_id",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if n > 0 {
+                q.push(" OR ");
+            }
+            q.push(column)
+                .push(" ILIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\'");
+        }
+        q.push(")");
+    }
+    if !filter.vendors.is_empty() {
+        let v: Vec<&str> = filter.vendors.iter().map(|v| v.as_str()).collect();
+        q.push(" AND l.vendor = ANY(").push_bind(v).push(")");
+    }
+    match filter.sync_error {
+        Some(true) => q.push(" AND p.last_error IS NOT NULL"),
+        Some(false) => q.push(" AND p.last_error IS NULL"),
+        None => &mut q,
+    };
+    if let Some(breached) = filter.sla_breached {
+        q.push(" AND l.sla_breached = ").push_bind(breached);
+    }
+    if let Some(after) = page.after {
+        q.push(" AND (l.created_at, l.id) < (")
+            .push_bind(after.at)
+            .push(", ")
+            .push_bind(after.id)
+            .push(")");
+    }
+    q.push(" ORDER BY l.created_at DESC, l.id DESC LIMIT ")
+        .push_bind(limit as i64 + 1);
+    q
 }
 
 #[cfg(test)]
