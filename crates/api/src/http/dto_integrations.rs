@@ -71,7 +71,7 @@ impl SettingsPatch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Integration {
     pub id: String,
-    /// servicenow, jira, sdp
+    /// servicenow, jira, manageengine (ServiceDesk Plus)
     pub vendor: String,
     pub name: String,
     pub base_url: String,
@@ -216,7 +216,7 @@ impl Credentials {
 pub struct CreateIntegrationBody {
     /// A UUID that makes a retried create return the first one's integration.
     pub request_id: String,
-    /// servicenow (default), jira, sdp
+    /// servicenow (default), jira, manageengine (ServiceDesk Plus)
     pub vendor: String,
     pub name: String,
     pub base_url: String,

@@ -49,7 +49,7 @@ pub fn page_of(resp: pb::ListLinkedTicketsResponse) -> TicketPage {
 #[utoipa::path(get, path = "/v1/tickets", tag = "tickets",
     params(
         ("integration" = Option<Vec<String>>, Query, description = "Integration ids", explode = true),
-        ("vendor" = Option<Vec<String>>, Query, description = "servicenow, jira, sdp", explode = true),
+        ("vendor" = Option<Vec<String>>, Query, description = "servicenow, jira, manageengine", explode = true),
         ("severity" = Option<Vec<String>>, Query, description = "critical, high, medium, low, info", explode = true),
         ("finding_status" = Option<Vec<String>>, Query, explode = true),
         ("vendor_state" = Option<Vec<String>>, Query, description = "Raw vendor state codes", explode = true),
