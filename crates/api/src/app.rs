@@ -15,6 +15,7 @@ use lockstep_proto::v1::mapping_service_server::MappingServiceServer;
 use lockstep_proto::v1::preset_service_server::PresetServiceServer;
 use lockstep_proto::v1::workbench_service_server::WorkbenchServiceServer;
 use lockstep_service_kit::Authenticator;
+use lockstep_service_kit::credentials_sink::StoreSinks;
 use lockstep_service_kit::server::{self, GrpcRoutes, Serving};
 use tokio::net::TcpListener;
 
@@ -53,9 +54,10 @@ impl App {
     pub async fn build_with(config: Config, deps: Deps, registry: Registry) -> Result<Self, Error> {
         deps.bus.ensure_stream(&StreamSettings::default()).await?;
         let exec = config.vendor_http.executor()?;
+        let sinks = StoreSinks::new(deps.store.clone(), deps.keyring.clone());
         let ctx = Ctx {
             auth: Authenticator::new(deps.store.clone()),
-            connectors: Connectors::new(registry, deps.keyring, exec),
+            connectors: Connectors::new(registry, deps.keyring, exec).with_credentials_sinks(sinks),
             store: deps.store,
             bus: deps.bus,
         };

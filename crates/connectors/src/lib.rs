@@ -24,6 +24,7 @@ pub mod jira;
 pub mod registry;
 pub mod sdp;
 pub mod servicenow;
+pub mod sink;
 pub mod spec;
 pub mod webhook;
 
@@ -35,4 +36,5 @@ pub use credentials::{AuthKind, Credentials};
 pub use error::{AuthFailure, ConnectorError, ErrorClass, Result};
 pub use http::{HttpConfig, HttpExecutor, RetryPolicy, install_crypto_provider};
 pub use registry::{Connectors, IntegrationAccess, Registry};
+pub use sink::{CredentialsSink, CredentialsSinks};
 pub use spec::{ConnectorSetup, VendorSpec};

@@ -112,6 +112,7 @@ pub struct Connectors {
     keyring: Arc<Keyring>,
     exec: HttpExecutor,
     cache: Arc<Mutex<HashMap<IntegrationId, Cached>>>,
+    sinks: Option<Arc<dyn crate::sink::CredentialsSinks>>,
 }
 
 impl Connectors {
@@ -121,7 +122,14 @@ impl Connectors {
             keyring,
             exec,
             cache: Arc::default(),
+            sinks: None,
         }
+    }
+
+    /// These connectors store the credentials they rotate themselves through `sinks`.
+    pub fn with_credentials_sinks(mut self, sinks: Arc<dyn crate::sink::CredentialsSinks>) -> Self {
+        self.sinks = Some(sinks);
+        self
     }
 
     pub fn registry(&self) -> &Registry {
@@ -184,6 +192,10 @@ impl Connectors {
             credentials,
             exec: self.exec.clone(),
             default_container: integration.default_container.map(str::to_owned),
+            credentials_sink: self
+                .sinks
+                .as_ref()
+                .map(|s| s.sink(integration.tenant, integration.id)),
         })
         .map_err(|e| match e {
             ConnectorError::InvalidConfig { message } => {

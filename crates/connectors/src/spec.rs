@@ -25,6 +25,9 @@ pub struct ConnectorSetup {
     /// The integration's default container (table, project, template) from its settings, for
     /// checks that need one (Jira's connection test and mapping check look at that project).
     pub default_container: Option<String>,
+    /// Where the connector stores credentials it rotates itself (OAuth refresh tokens); `None`
+    /// keeps them in memory only.
+    pub credentials_sink: Option<Arc<dyn crate::sink::CredentialsSink>>,
 }
 
 pub trait VendorSpec: Send + Sync {

@@ -10,6 +10,7 @@ use lockstep_connectors::{Connectors, Registry};
 use lockstep_crypto::Keyring;
 use lockstep_platform::health::Readiness;
 use lockstep_platform::{Shell, Shutdown};
+use lockstep_service_kit::credentials_sink::StoreSinks;
 use lockstep_service_kit::server::{self, GrpcRoutes, Serving};
 use lockstep_store::{Store, StoreError};
 use tokio::net::TcpListener;
@@ -91,7 +92,9 @@ impl App {
         let reflection = config.grpc.reflection;
         deps.bus.ensure_stream(&StreamSettings::default()).await?;
         let owner = config.poller.replica_name();
-        let connectors = Connectors::new(registry, deps.keyring, deps.http);
+        let sinks = StoreSinks::new(deps.store.clone(), deps.keyring.clone());
+        let connectors =
+            Connectors::new(registry, deps.keyring, deps.http).with_credentials_sinks(sinks);
         let poller = Poller::new(deps.store, deps.bus, connectors, config.poller, owner);
         let (grpc_listener, grpc_addr) =
             server::bind(config.grpc.listen)

@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod convert;
+pub mod credentials_sink;
 mod deps;
 pub mod problem;
 pub mod server;

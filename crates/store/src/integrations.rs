@@ -264,6 +264,32 @@ impl Integrations<'_> {
         .ok_or_else(|| StoreError::not_found("integration", id))
     }
 
+    /// Replaces the sealed credentials with ones a connector rotated itself (an OAuth provider's
+    /// new refresh token). Unlike [`Integrations::rotate_credentials`] it keeps
+    /// `credentials_rotated_at`, so the connectors built from the old row stay cached: the one
+    /// that rotated holds the new token already, and the others reload it when theirs is refused.
+    pub async fn store_rotated_credentials(
+        mut self,
+        tenant: TenantId,
+        id: IntegrationId,
+        sealed_credentials: &Sealed,
+    ) -> StoreResult<()> {
+        let mut c = self.conn.acquire().await?;
+        let done = sqlx::query(
+            "UPDATE integrations SET sealed_credentials = $3, updated_at = now()
+              WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+        )
+        .bind(tenant.as_uuid())
+        .bind(id.as_uuid())
+        .bind(sealed_credentials.to_bytes())
+        .execute(&mut *c)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("integration", id));
+        }
+        Ok(())
+    }
+
     /// Sets or (with `None`) removes the webhook secret; either way no previous secret stays
     /// accepted (rotation with overlap is [`Integrations::rotate_webhook_secret`]).
     pub async fn set_webhook_secret(

@@ -8,6 +8,7 @@ use lockstep_connectors::{Connectors, Registry};
 use lockstep_platform::health::Readiness;
 use lockstep_platform::{Shell, Shutdown};
 use lockstep_service_kit::Authenticator;
+use lockstep_service_kit::credentials_sink::StoreSinks;
 use lockstep_service_kit::server::{self, GrpcRoutes, Serving};
 use tokio::net::TcpListener;
 
@@ -37,7 +38,9 @@ impl App {
     /// [`App::build`] with the vendors of `registry` (a test registers a fake vendor there).
     pub async fn build_with(config: Config, deps: Deps, registry: Registry) -> Result<Self, Error> {
         deps.bus.ensure_stream(&StreamSettings::default()).await?;
-        let connectors = Connectors::new(registry, deps.keyring, config.vendor_http.executor()?);
+        let sinks = StoreSinks::new(deps.store.clone(), deps.keyring.clone());
+        let connectors = Connectors::new(registry, deps.keyring, config.vendor_http.executor()?)
+            .with_credentials_sinks(sinks);
         let writer = Writer {
             store: deps.store.clone(),
             bus: deps.bus.clone(),

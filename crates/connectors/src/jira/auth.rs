@@ -1,7 +1,9 @@
 //! How a Jira integration authenticates (reference A1): an Atlassian account's e-mail and API
-//! token as Basic (Jira Cloud), or a personal access token as Bearer (Jira Data Center; kept
-//! under the neutral [`Credentials::ApiKey`] kind). Other kinds are refused when the connector
-//! is built, with what to use instead.
+//! token as Basic (Jira Cloud), a personal access token as Bearer (Jira Data Center; kept under
+//! the neutral [`Credentials::ApiKey`] kind), or OAuth 2.0 (3LO) with a rotating refresh token
+//! ([`super::oauth`]). Other kinds are refused when the connector is built.
+
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -28,6 +30,8 @@ pub enum JiraAuth {
     Basic { email: String, header: HeaderValue },
     /// `Authorization: Bearer <personal access token>`.
     Bearer { header: HeaderValue },
+    /// `Authorization: Bearer <access token>` of an OAuth 3LO session, through the API gateway.
+    OAuth(Arc<super::oauth::OAuthSession>),
 }
 
 impl std::fmt::Debug for JiraAuth {
@@ -35,6 +39,7 @@ impl std::fmt::Debug for JiraAuth {
         match self {
             Self::Basic { email, .. } => write!(f, "Basic({email}, ***)"),
             Self::Bearer { .. } => f.write_str("Bearer(***)"),
+            Self::OAuth(session) => session.fmt(f),
         }
     }
 }
@@ -61,18 +66,45 @@ impl JiraAuth {
             Credentials::ApiKey { key } => Ok(Self::Bearer {
                 header: sensitive(&format!("Bearer {}", key.expose().trim()))?,
             }),
+            Credentials::OAuthRefreshToken { .. } => Err(ConnectorError::config(
+                "OAuth credentials need a session: build them with JiraAuth::oauth",
+            )),
             _ => Err(ConnectorError::unusable(
-                "Jira integrations authenticate with an e-mail and API token (basic) or a \
-                 personal access token (api_key); rotate the credentials to one of those",
+                "Jira integrations authenticate with an e-mail and API token (basic), a \
+                 personal access token (api_key) or an OAuth refresh token \
+                 (oauth2_refresh_token); rotate the credentials to one of those",
             )),
         }
     }
 
-    pub fn apply(&self, headers: &mut HeaderMap) {
-        let value = match self {
-            Self::Basic { header, .. } | Self::Bearer { header } => header.clone(),
+    /// An OAuth 3LO session for `credentials` (which must be [`Credentials::OAuthRefreshToken`]).
+    pub fn oauth(session: super::oauth::OAuthSession) -> Self {
+        Self::OAuth(Arc::new(session))
+    }
+
+    /// Sets `Authorization` and returns the API root to call: `None` for the site itself, the
+    /// gateway's `…/ex/jira/{cloudid}/` for OAuth.
+    pub async fn apply(&self, headers: &mut HeaderMap) -> Result<Option<url::Url>> {
+        let (value, root) = match self {
+            Self::Basic { header, .. } | Self::Bearer { header } => (header.clone(), None),
+            Self::OAuth(session) => {
+                let (header, root) = session.prepare().await?;
+                (header, Some(root))
+            }
         };
         headers.insert(header::AUTHORIZATION, value);
+        Ok(root)
+    }
+
+    /// After a 401: whether a retry with a renewed token can help.
+    pub async fn invalidate(&self) -> bool {
+        match self {
+            Self::OAuth(session) => {
+                session.invalidate().await;
+                true
+            }
+            Self::Basic { .. } | Self::Bearer { .. } => false,
+        }
     }
 
     /// The error for a 401, with the remedy of this scheme.
@@ -80,6 +112,10 @@ impl JiraAuth {
         let (reason, remedy) = match self {
             Self::Basic { .. } => (AuthFailure::BadCredentials, REMEDY_BASIC),
             Self::Bearer { .. } => (AuthFailure::ApiKeyRejected, REMEDY_PAT),
+            Self::OAuth(_) => (
+                AuthFailure::TokenExpiredOrRevoked,
+                super::oauth::REMEDY_CONSENT,
+            ),
         };
         ConnectorError::Auth {
             reason,
@@ -94,15 +130,15 @@ mod tests {
     use super::*;
     use lockstep_crypto::SecretString;
 
-    #[test]
-    fn basic_and_pat_become_their_headers_and_other_kinds_are_refused() {
+    #[tokio::test]
+    async fn basic_and_pat_become_their_headers_and_other_kinds_are_refused() {
         let basic = JiraAuth::from_credentials(&Credentials::Basic {
             username: " lockstep@example.com ".into(),
             password: SecretString::new("tok"),
         })
         .unwrap();
         let mut headers = HeaderMap::new();
-        basic.apply(&mut headers);
+        assert_eq!(basic.apply(&mut headers).await.unwrap(), None);
         let expected = format!("Basic {}", STANDARD.encode("lockstep@example.com:tok"));
         assert_eq!(headers[header::AUTHORIZATION], expected.as_str());
         assert!(headers[header::AUTHORIZATION].is_sensitive());
@@ -112,7 +148,7 @@ mod tests {
             key: SecretString::new("pat-1"),
         })
         .unwrap();
-        pat.apply(&mut headers);
+        pat.apply(&mut headers).await.unwrap();
         assert_eq!(headers[header::AUTHORIZATION], "Bearer pat-1");
 
         let err = JiraAuth::from_credentials(&Credentials::OAuthClientCredentials {

@@ -171,20 +171,41 @@ impl JiraClient {
         Ok(JResponse { body })
     }
 
-    /// Sends the call with credentials and returns whatever came back.
+    /// Sends the call with credentials and returns whatever came back; with OAuth, a 401 renews
+    /// the access token and the call is sent once more.
     pub(crate) async fn send_raw(&self, call: &JCall) -> Result<VendorResponse> {
-        let mut req = self.request(call)?;
-        self.inner.auth.apply(&mut req.headers);
+        let resp = self.send_once(call).await?;
+        if resp.status == StatusCode::UNAUTHORIZED && self.inner.auth.invalidate().await {
+            tracing::info!(
+                op = call.op,
+                "Jira refused the OAuth access token; renewing it and retrying once"
+            );
+            return self.send_once(call).await;
+        }
+        Ok(resp)
+    }
+
+    async fn send_once(&self, call: &JCall) -> Result<VendorResponse> {
+        let mut headers = http::HeaderMap::new();
+        let root = self.inner.auth.apply(&mut headers).await?;
+        let mut req = self.request(call, root)?;
+        req.headers.extend(headers);
         self.inner.exec.send(&req).await
     }
 
-    fn request(&self, call: &JCall) -> Result<VendorRequest> {
+    /// `root` is the OAuth gateway's API root, when calls go through it.
+    fn request(&self, call: &JCall, root: Option<url::Url>) -> Result<VendorRequest> {
         let path = if call.path.starts_with("rest/") {
             call.path.clone()
         } else {
             format!("rest/api/3/{}", call.path)
         };
-        let mut url = self.site().join(&path);
+        let mut url = match root {
+            Some(root) => root
+                .join(&path)
+                .map_err(|e| ConnectorError::config(e.to_string()))?,
+            None => self.site().join(&path),
+        };
         if !call.query.is_empty() {
             url.query_pairs_mut()
                 .extend_pairs(call.query.iter().map(|(k, v)| (*k, v.as_str())));

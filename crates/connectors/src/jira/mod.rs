@@ -22,6 +22,7 @@ pub mod feed;
 pub mod issue;
 mod mapping;
 pub mod meta;
+pub mod oauth;
 pub mod push;
 pub mod url;
 pub mod webhook;
@@ -91,8 +92,20 @@ impl VendorSpec for JiraSpec {
     }
 
     fn connect(&self, setup: ConnectorSetup) -> Result<Arc<dyn Connector>> {
-        let auth = JiraAuth::from_credentials(&setup.credentials)?;
-        let mut config = JiraConfig::new(setup.integration, SiteUrl::parse(&setup.base_url)?);
+        let site = SiteUrl::parse(&setup.base_url)?;
+        let auth = match &setup.credentials {
+            creds @ crate::Credentials::OAuthRefreshToken { .. } => {
+                JiraAuth::oauth(oauth::OAuthSession::new(
+                    creds,
+                    site.as_str(),
+                    setup.exec.clone(),
+                    setup.integration,
+                    setup.credentials_sink.clone(),
+                )?)
+            }
+            other => JiraAuth::from_credentials(other)?,
+        };
+        let mut config = JiraConfig::new(setup.integration, site);
         config.default_project = setup
             .default_container
             .as_deref()

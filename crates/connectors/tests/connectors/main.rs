@@ -11,6 +11,7 @@ mod destination;
 mod feed;
 mod http;
 mod jira;
+mod jira_oauth;
 mod jira_push;
 mod jira_support;
 mod sdp;

@@ -367,6 +367,7 @@ pub fn cloud(env: &Env, refresh_token: &str) -> std::sync::Arc<dyn Connector> {
             },
             exec: env.exec.clone(),
             default_container: None,
+            credentials_sink: None,
         })
         .expect("connector")
 }

@@ -129,6 +129,17 @@ async fn settings_credentials_secret_and_activity_are_updated_in_place() {
     assert_eq!(rotated.sealed_credentials, sealed(9));
     assert_eq!(rotated.auth_kind, AuthKind::OAuth2ClientCredentials);
     assert!(rotated.credentials_rotated_at > before.credentials_rotated_at);
+    // A token the connector rotated itself replaces the sealed bytes but is no admin rotation.
+    integrations()
+        .store_rotated_credentials(fx.tenant, id, &sealed(11))
+        .await
+        .unwrap();
+    let refreshed = integrations().get(fx.tenant, id).await.unwrap();
+    assert_eq!(refreshed.sealed_credentials, sealed(11));
+    assert_eq!(
+        refreshed.credentials_rotated_at,
+        rotated.credentials_rotated_at
+    );
 
     assert_eq!(
         integrations()
