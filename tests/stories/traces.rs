@@ -164,11 +164,15 @@ async fn a_grpc_call_is_one_trace_through_ticket_writer_and_the_api_to_the_vendo
         .expect("ticket-writer's server span");
     assert_eq!(rpc.name, "lockstep.v1.TicketService/CreateTicket");
     assert_eq!(rpc.parent_span_id, &traceparent[36..52]);
+    let post = trace
+        .iter()
+        .find(|s| s.kind == CLIENT && s.attr("http.request.method") == "POST")
+        .expect("the vendor POST's client span");
+    // The vendor received the client span's context.
+    let sent = format!("00-{create_trace}-{}-01", post.span_id);
     assert!(
-        trace
-            .iter()
-            .any(|s| s.kind == CLIENT && s.attr("http.request.method") == "POST"),
-        "{trace:?}"
+        env.vendor_traceparents().await.contains(&sent),
+        "the emulator did not receive {sent}"
     );
 
     // The api's SetFindingStatus → finding.changed → ticket-writer's push → the vendor's PATCH.

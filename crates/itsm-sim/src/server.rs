@@ -203,6 +203,11 @@ async fn serve(
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
+    let traceparent = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let decision = state.faults.decide(&method, &path, &state.rng);
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
@@ -216,6 +221,7 @@ async fn serve(
                 query: query.clone(),
                 status,
                 fault: decision.tag.clone(),
+                traceparent: traceparent.clone(),
             });
         }
     };

@@ -51,6 +51,10 @@ pub struct RequestEntry {
     /// Absent when the connection was reset by a fault.
     pub status: Option<u16>,
     pub fault: Option<String>,
+    /// The W3C `traceparent` header the client sent, if any (Lockstep's executor sends its
+    /// client span's).
+    #[serde(default)]
+    pub traceparent: Option<String>,
 }
 
 const MAX_LOGGED: usize = 10_000;

@@ -205,6 +205,12 @@ impl Services {
             .unwrap();
     }
 
+    /// The `traceparent` headers of the requests the emulator received.
+    pub async fn vendor_traceparents(&self) -> Vec<String> {
+        let requests = self.sim.control().requests().await.unwrap();
+        requests.into_iter().filter_map(|r| r.traceparent).collect()
+    }
+
     pub fn stop(&self) {
         self.shutdown.trigger();
     }
