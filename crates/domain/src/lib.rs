@@ -49,7 +49,7 @@ pub use rules::inbound::{
 pub use rules::outbound::{OutboundPush, OutboundRule, OutboundRules};
 pub use rules::{KindRules, MappedPriority, MappingRules};
 pub use servicenow::{Impact, Priority, ServiceNowTable, Urgency};
-pub use severity::{BySeverity, ServiceNowFields};
+pub use severity::{BySeverity, LevelNames, ServiceNowFields};
 pub use template::Template;
 pub use text::Title;
 pub use ticket::{

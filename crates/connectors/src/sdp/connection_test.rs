@@ -13,6 +13,9 @@ use crate::error::ConnectorError;
 
 /// Fields every request Lockstep creates sets.
 const FILLED: &[&str] = &["subject", "description", "priority"];
+/// Fields a create sets only when the integration's mapping gives them (the connection test
+/// does not see the mapping, so it can only warn about these).
+const MAPPABLE: &[&str] = &["urgency", "impact"];
 
 fn report(
     id: &'static str,
@@ -160,7 +163,28 @@ impl SdpClient {
                         None => f.clone(),
                     })
                     .collect();
-                if missing.is_empty() {
+                if missing.iter().all(|f| MAPPABLE.contains(&f.as_str())) && !missing.is_empty() {
+                    CheckReport {
+                        remedy: Some(
+                            "Give urgency and impact for every severity in the integration's \
+                             mapping rules (request.severity.<severity> = {\"priority\", \
+                             \"urgency\", \"impact\"}); the mapping check confirms the names"
+                                .into(),
+                        ),
+                        problem: Some("mandatory_fields"),
+                        ..report(
+                            "mandatory_fields",
+                            "The request template asks for nothing Lockstep cannot fill",
+                            CheckStatus::Warn,
+                            format!(
+                                "the template {} makes {} mandatory; Lockstep sends them only \
+                                 where the integration's mapping gives them",
+                                i.default_template.as_deref().unwrap_or("(default)"),
+                                missing.join(", ")
+                            ),
+                        )
+                    }
+                } else if missing.is_empty() {
                     report(
                         "mandatory_fields",
                         "The request template asks for nothing Lockstep cannot fill",
@@ -174,7 +198,8 @@ impl SdpClient {
                         status: CheckStatus::Fail,
                         detail: format!(
                             "the template {} makes {} mandatory; Lockstep fills only subject, \
-                             description and priority, so every create would be refused",
+                             description, priority (and urgency and impact from the mapping), \
+                             so every create would be refused",
                             i.default_template.as_deref().unwrap_or("(default)"),
                             missing.join(", ")
                         ),

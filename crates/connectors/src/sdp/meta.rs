@@ -245,7 +245,8 @@ impl SdpClient {
         })
     }
 
-    /// The rules' priorities, outbound statuses and closure codes checked against the instance.
+    /// The rules' priorities, urgencies and impacts, outbound statuses and closure codes checked
+    /// against the instance.
     pub async fn check_mapping(&self, rules: &MappingRules) -> Result<MappingCheck> {
         let MappingRules::ManageEngine { request } = rules else {
             return Err(ConnectorError::config(
@@ -276,11 +277,15 @@ impl SdpClient {
             )),
         };
         for severity in Severity::ALL {
-            check(
-                "priority",
-                request.severity.get(*severity).as_str(),
-                format!("severity {severity}"),
-            );
+            let levels = request.severity.get(*severity);
+            let context = || format!("severity {severity}");
+            check("priority", levels.priority.as_str(), context());
+            if let Some(urgency) = &levels.urgency {
+                check("urgency", urgency.as_str(), context());
+            }
+            if let Some(impact) = &levels.impact {
+                check("impact", impact.as_str(), context());
+            }
         }
         for rule in request.outbound.rules() {
             let context = format!("outbound rule for {}", rule.status);

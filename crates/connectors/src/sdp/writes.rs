@@ -75,12 +75,26 @@ pub fn request_body(create: &TicketCreate) -> Result<Value> {
     );
     r.insert("description".into(), json!(description));
     match &draft.priority {
-        DraftPriority::Named(p) => {
-            r.insert("priority".into(), json!({ "name": p.value.as_str() }));
+        DraftPriority::Levels {
+            priority,
+            urgency,
+            impact,
+        } => {
+            r.insert(
+                "priority".into(),
+                json!({ "name": priority.value.as_str() }),
+            );
+            if let Some(u) = urgency {
+                r.insert("urgency".into(), json!({ "name": u.value.as_str() }));
+            }
+            if let Some(i) = impact {
+                r.insert("impact".into(), json!({ "name": i.value.as_str() }));
+            }
         }
-        DraftPriority::ServiceNow { .. } => {
+        DraftPriority::Named(_) | DraftPriority::ServiceNow { .. } => {
             return Err(ConnectorError::config(
-                "the draft carries ServiceNow impact and urgency, not a ServiceDesk Plus priority",
+                "the draft was made with another vendor's mapping rules, not ServiceDesk Plus \
+                 priority, urgency and impact names",
             ));
         }
     }
@@ -97,6 +111,26 @@ pub fn request_body(create: &TicketCreate) -> Result<Value> {
         r.insert("requester".into(), person(reporter));
     }
     Ok(Value::Object(r))
+}
+
+/// The lookups a create sets from the mapping, checked against the instance before sending.
+const LEVELS: [&str; 3] = ["priority", "urgency", "impact"];
+
+/// What to do about mandatory fields the create leaves empty: urgency and impact can come from
+/// the mapping, anything else only from the template.
+fn mandatory_remedy(missing: &[String]) -> String {
+    let template = "make these fields optional in the request template (Admin → Templates & \
+                    Forms → Request Template), or give them default values there";
+    if missing.iter().any(|f| f == "urgency" || f == "impact") {
+        format!(
+            "Map urgency and impact per severity in the integration's mapping rules \
+             (request.severity.<severity> = {{\"priority\", \"urgency\", \"impact\"}}), or {template}"
+        )
+    } else {
+        let mut out = template.to_owned();
+        out[..1].make_ascii_uppercase();
+        out
+    }
 }
 
 /// Whether SDP may have created the request although we got no usable answer.
@@ -171,20 +205,23 @@ impl SdpClient {
 
     async fn precheck(&self, request: &Value) -> Result<()> {
         let instance = self.instance().await?;
-        if let Some(p) = request.pointer("/priority/name").and_then(Value::as_str)
-            && instance.accepts("priority", p) == Some(false)
-        {
-            let valid: Vec<&str> = instance
-                .choices("priority")
-                .unwrap_or_default()
-                .iter()
-                .map(|c| c.label.as_str())
-                .collect();
-            return Err(ConnectorError::config(format!(
-                "priority {p:?} is not a priority of this ServiceDesk Plus instance (valid: {}); fix the \
-                 integration's mapping rules",
-                valid.join(", ")
-            )));
+        for field in LEVELS {
+            let pointer = format!("/{field}/name");
+            if let Some(name) = request.pointer(&pointer).and_then(Value::as_str)
+                && instance.accepts(field, name) == Some(false)
+            {
+                let valid: Vec<&str> = instance
+                    .choices(field)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|c| c.label.as_str())
+                    .collect();
+                return Err(ConnectorError::config(format!(
+                    "{field} {name:?} is not one of this ServiceDesk Plus instance's {field} \
+                     names (valid: {}); fix the integration's mapping rules",
+                    valid.join(", ")
+                )));
+            }
         }
         let missing = instance.missing_mandatory(request);
         if !missing.is_empty() {
@@ -199,9 +236,7 @@ impl SdpClient {
                         .unwrap_or_default(),
                     missing.join(", ")
                 ),
-                remedy: "Make these fields optional in the request template (Admin → Templates & \
-                         Forms → Request Template), or give them default values there"
-                    .into(),
+                remedy: mandatory_remedy(&missing),
             });
         }
         Ok(())

@@ -65,7 +65,7 @@ impl NewTicket {
             DraftPriority::ServiceNow {
                 impact, urgency, ..
             } => (Some(impact.value), Some(urgency.value)),
-            DraftPriority::Named(_) => (None, None),
+            DraftPriority::Named(_) | DraftPriority::Levels { .. } => (None, None),
         };
         let label = |l: &Option<Sourced<Label>>| l.as_ref().map(|s| s.value.as_str().to_owned());
         Ok(Self {

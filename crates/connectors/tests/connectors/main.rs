@@ -15,6 +15,7 @@ mod jira_oauth;
 mod jira_push;
 mod jira_support;
 mod sdp;
+mod sdp_levels;
 mod sdp_sync;
 mod sla;
 mod webhook;

@@ -8,8 +8,8 @@ use lockstep_connectors::sdp::{PortalUrl, SdpClient, SdpConfig};
 use lockstep_connectors::{CheckStatus, Connector, ConnectorError, ErrorClass, TicketCreate};
 use lockstep_crypto::SecretString;
 use lockstep_domain::{
-    BySeverity, FieldValues, IntegrationId, Label, MappingRules, Severity, TicketDraft, TicketKey,
-    TicketMode, TicketTarget, Vendor,
+    BySeverity, FieldValues, IntegrationId, Label, LevelNames, MappingRules, Severity, TicketDraft,
+    TicketKey, TicketMode, TicketTarget, Vendor,
 };
 use lockstep_itsm_sim::control::{FaultRule, InjectedError};
 use serde_json::Value;
@@ -188,7 +188,7 @@ async fn an_unknown_priority_is_refused_before_any_create_and_by_the_mapping_che
     let mut rules = MappingRules::defaults(Vendor::ManageEngine);
     if let MappingRules::ManageEngine { request } = &mut rules {
         request.severity = BySeverity {
-            critical: Label::parse("Urgent").unwrap(),
+            critical: LevelNames::priority(Label::parse("Urgent").unwrap()),
             ..BySeverity::manageengine_default()
         };
     }

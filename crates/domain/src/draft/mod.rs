@@ -73,8 +73,16 @@ pub enum DraftPriority {
         /// for change requests, whose priority ServiceNow computes differently.
         predicted: Option<Priority>,
     },
-    /// A Jira or ServiceDesk Plus priority name.
+    /// A Jira priority name.
     Named(Sourced<Label>),
+    /// ServiceDesk Plus lookup names: a priority, and urgency and impact when the mapping gives
+    /// them (else the request template decides). Urgency and impact come from the mapping only:
+    /// the request and preset fields of those names are ServiceNow's numeric scales.
+    Levels {
+        priority: Sourced<Label>,
+        urgency: Option<Sourced<Label>>,
+        impact: Option<Sourced<Label>>,
+    },
 }
 
 /// One line of a preview.
@@ -217,6 +225,23 @@ impl TicketDraft {
                 );
                 (DraftPriority::Named(name), None)
             }
+            MappedPriority::Levels(levels) => {
+                let from_mapping = |l: &Option<Label>| {
+                    l.as_ref().map(|value| Sourced {
+                        value: value.clone(),
+                        source: FieldSource::Mapping,
+                    })
+                };
+                let priority = DraftPriority::Levels {
+                    priority: or_mapping(
+                        chosen(request.priority.as_ref(), preset.priority.as_ref(), true),
+                        &levels.priority,
+                    ),
+                    urgency: from_mapping(&levels.urgency),
+                    impact: from_mapping(&levels.impact),
+                };
+                (priority, None)
+            }
         };
         let (template, template_source) = match chosen(
             request.summary_template.as_ref(),
@@ -283,6 +308,17 @@ impl TicketDraft {
                 rows.push(row("priority", priority, FieldSource::Computed));
             }
             DraftPriority::Named(name) => rows.push(row("priority", &name.value, name.source)),
+            DraftPriority::Levels {
+                priority,
+                urgency,
+                impact,
+            } => {
+                rows.push(row("priority", &priority.value, priority.source));
+                let optional = [("urgency", urgency), ("impact", impact)];
+                rows.extend(optional.into_iter().filter_map(|(field, value)| {
+                    value.as_ref().map(|v| row(field, &v.value, v.source))
+                }));
+            }
         }
         let optional = [
             ("category", &self.category),

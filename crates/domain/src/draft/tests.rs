@@ -23,7 +23,7 @@ fn servicenow_parts(
             urgency,
             predicted,
         } => (impact, urgency, *predicted),
-        DraftPriority::Named(_) => panic!("expected ServiceNow priority fields"),
+        other => panic!("expected ServiceNow priority fields, got {other:?}"),
     }
 }
 
@@ -163,6 +163,61 @@ fn jira_drafts_use_names_and_skip_preset_fields_jira_lacks() {
             value: label("Highest"),
             source: FieldSource::Request
         })
+    );
+}
+
+#[test]
+fn servicedesk_drafts_carry_urgency_and_impact_from_the_mapping() {
+    let target = TicketTarget::parse(Vendor::ManageEngine, "request").unwrap();
+    let mut rules = MappingRules::defaults(Vendor::ManageEngine);
+    let none = FieldValues::default();
+    let draft = TicketDraft::build(&finding(), &target, &rules, &none, &none).unwrap();
+    let only_priority = DraftPriority::Levels {
+        priority: Sourced {
+            value: label("High"),
+            source: FieldSource::Mapping,
+        },
+        urgency: None,
+        impact: None,
+    };
+    assert_eq!(draft.priority, only_priority);
+    let fields: Vec<_> = draft.preview_rows().iter().map(|r| r.field).collect();
+    assert!(!fields.contains(&"urgency") && !fields.contains(&"impact"));
+
+    if let MappingRules::ManageEngine { request } = &mut rules {
+        request.severity.high.urgency = Some(label("Urgent"));
+        request.severity.high.impact = Some(label("Affects Business"));
+    }
+    let preset = FieldValues {
+        priority: Some(label("Medium")),
+        impact: Some(Impact::Low),
+        ..FieldValues::default()
+    };
+    let draft = TicketDraft::build(&finding(), &target, &rules, &preset, &none).unwrap();
+    let DraftPriority::Levels {
+        priority,
+        urgency,
+        impact,
+    } = &draft.priority
+    else {
+        panic!("expected ServiceDesk Plus levels, got {:?}", draft.priority);
+    };
+    assert_eq!(
+        (priority.value.as_str(), priority.source),
+        ("Medium", FieldSource::Preset)
+    );
+    let urgency = urgency.as_ref().unwrap();
+    assert_eq!(
+        (urgency.value.as_str(), urgency.source),
+        ("Urgent", FieldSource::Mapping)
+    );
+    // The preset's numeric ServiceNow impact does not apply; the mapping's name does.
+    assert_eq!(impact.as_ref().unwrap().value.as_str(), "Affects Business");
+    let rows = draft.preview_rows();
+    let impact_row = rows.iter().find(|r| r.field == "impact").unwrap();
+    assert_eq!(
+        (impact_row.value.as_str(), impact_row.source),
+        ("Affects Business", FieldSource::Mapping)
     );
 }
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{KindRules, MappingRules};
 use crate::label::Label;
-use crate::severity::ServiceNowFields;
+use crate::severity::{LevelNames, ServiceNowFields};
 use crate::vocab::Vendor;
 
 #[derive(Deserialize)]
@@ -19,7 +19,7 @@ struct Document {
     incident: Option<KindRules<ServiceNowFields>>,
     change_request: Option<KindRules<ServiceNowFields>>,
     issue: Option<KindRules<Label>>,
-    request: Option<KindRules<Label>>,
+    request: Option<KindRules<LevelNames>>,
 }
 
 impl MappingRules {
@@ -106,5 +106,33 @@ mod tests {
         let err = MappingRules::from_json(&doc.to_string()).unwrap_err();
         assert!(err.contains("\"issue\" does not belong"), "{err}");
         assert!(MappingRules::from_json(r#"{"vendor": "servicenow", "x": 1}"#).is_err());
+    }
+
+    #[test]
+    fn servicedesk_documents_take_bare_priorities_or_level_objects() {
+        let rules = MappingRules::defaults(Vendor::ManageEngine);
+        let mut doc = serde_json::to_value(&rules).unwrap();
+        assert_eq!(doc["request"]["severity"]["low"], "Normal");
+        doc["request"]["severity"]["critical"] = serde_json::json!({"priority": "High", "urgency": "Urgent", "impact": "Affects Business"});
+        let parsed = MappingRules::from_json(&doc.to_string()).unwrap();
+        let rows = parsed.severity_rows();
+        let critical = rows.iter().find(|r| r.severity == "critical").unwrap();
+        assert_eq!(
+            (
+                critical.priority.as_str(),
+                critical.urgency.as_str(),
+                critical.impact.as_str()
+            ),
+            ("High", "Urgent", "Affects Business")
+        );
+        assert_eq!(
+            rows.iter().find(|r| r.severity == "low").unwrap().urgency,
+            ""
+        );
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), doc);
+
+        doc["request"]["severity"]["high"] = serde_json::json!({"priority": "High", "urgency": ""});
+        let err = MappingRules::from_json(&doc.to_string()).unwrap_err();
+        assert!(err.starts_with("at request.severity.high"), "{err}");
     }
 }

@@ -12,15 +12,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 use crate::label::Label;
-use crate::severity::{BySeverity, ServiceNowFields};
+use crate::severity::{BySeverity, LevelNames, ServiceNowFields};
 use crate::ticket::TicketKind;
 use crate::vocab::{Severity, Vendor};
 
 use self::inbound::InboundRules;
 use self::outbound::OutboundRules;
 
-/// Everything mapped for one kind of ticket. `P` is what a severity becomes: ServiceNow fields, or
-/// a priority name for Jira and ServiceDesk Plus.
+/// Everything mapped for one kind of ticket. `P` is what a severity becomes: ServiceNow fields, a
+/// priority name for Jira, level names (priority, urgency, impact) for ServiceDesk Plus.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KindRules<P> {
@@ -55,7 +55,7 @@ pub enum MappingRules {
     #[serde(rename = "jira")]
     Jira { issue: KindRules<Label> },
     #[serde(rename = "manageengine")]
-    ManageEngine { request: KindRules<Label> },
+    ManageEngine { request: KindRules<LevelNames> },
 }
 
 /// What a severity maps to on one kind of ticket.
@@ -63,11 +63,13 @@ pub enum MappingRules {
 pub enum MappedPriority<'a> {
     ServiceNow(&'a ServiceNowFields),
     Named(&'a Label),
+    Levels(&'a LevelNames),
 }
 
 enum Selected<'a> {
     ServiceNow(&'a KindRules<ServiceNowFields>),
     Named(&'a KindRules<Label>),
+    Levels(&'a KindRules<LevelNames>),
 }
 
 impl MappingRules {
@@ -115,7 +117,7 @@ impl MappingRules {
             ) => Ok(Selected::ServiceNow(change_request)),
             (MappingRules::Jira { issue }, TicketKind::JiraIssue) => Ok(Selected::Named(issue)),
             (MappingRules::ManageEngine { request }, TicketKind::ManageEngineRequest) => {
-                Ok(Selected::Named(request))
+                Ok(Selected::Levels(request))
             }
             _ => Err(DomainError::VendorMismatch {
                 what: "mapping rules".to_owned(),
@@ -129,6 +131,7 @@ impl MappingRules {
         Ok(match self.select(kind)? {
             Selected::ServiceNow(rules) => &rules.inbound,
             Selected::Named(rules) => &rules.inbound,
+            Selected::Levels(rules) => &rules.inbound,
         })
     }
 
@@ -136,6 +139,7 @@ impl MappingRules {
         Ok(match self.select(kind)? {
             Selected::ServiceNow(rules) => &rules.outbound,
             Selected::Named(rules) => &rules.outbound,
+            Selected::Levels(rules) => &rules.outbound,
         })
     }
 
@@ -147,6 +151,7 @@ impl MappingRules {
         Ok(match self.select(kind)? {
             Selected::ServiceNow(rules) => MappedPriority::ServiceNow(rules.severity.get(severity)),
             Selected::Named(rules) => MappedPriority::Named(rules.severity.get(severity)),
+            Selected::Levels(rules) => MappedPriority::Levels(rules.severity.get(severity)),
         })
     }
 }
@@ -317,7 +322,7 @@ mod tests {
             .unwrap()
         {
             MappedPriority::ServiceNow(fields) => assert_eq!(fields.impact.value(), 1),
-            MappedPriority::Named(_) => panic!("ServiceNow maps to fields"),
+            other => panic!("ServiceNow maps to fields, got {other:?}"),
         }
         let err = rules.outbound(TicketKind::JiraIssue).unwrap_err();
         assert_eq!(

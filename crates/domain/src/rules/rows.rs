@@ -1,11 +1,11 @@
 //! The display rows of a rule set: one per kind of ticket and severity, with what the severity
-//! maps to (impact, urgency and the priority they make on ServiceNow; a named priority
-//! elsewhere). Shown by the API and the CLI.
+//! maps to (impact, urgency and the priority they make on ServiceNow; a named priority on Jira;
+//! priority, urgency and impact names on ServiceDesk Plus). Shown by the API and the CLI.
 
 use super::{KindRules, MappingRules};
 use crate::label::Label;
 use crate::servicenow::Priority;
-use crate::severity::{BySeverity, ServiceNowFields};
+use crate::severity::{BySeverity, LevelNames, ServiceNowFields};
 use crate::vocab::Severity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -56,6 +56,26 @@ fn named(out: &mut Vec<SeverityRow>, kind: &'static str, rules: &KindRules<Label
     }
 }
 
+/// ServiceDesk Plus: the priority, urgency and impact names (blank when the template decides).
+fn levels(out: &mut Vec<SeverityRow>, kind: &'static str, rules: &KindRules<LevelNames>) {
+    let name = |l: &Option<Label>| {
+        l.as_ref()
+            .map(|l| l.as_str().to_owned())
+            .unwrap_or_default()
+    };
+    for severity in Severity::ALL {
+        let l = rules.severity.get(*severity);
+        out.push(SeverityRow {
+            kind,
+            severity: severity.as_str(),
+            impact: name(&l.impact),
+            urgency: name(&l.urgency),
+            priority: l.priority.as_str().to_owned(),
+            category: String::new(),
+        });
+    }
+}
+
 impl MappingRules {
     /// The display rows, kind by kind, severities in order.
     pub fn severity_rows(&self) -> Vec<SeverityRow> {
@@ -69,7 +89,7 @@ impl MappingRules {
                 servicenow(&mut out, "change_request", &change_request.severity, false);
             }
             MappingRules::Jira { issue } => named(&mut out, "issue", issue),
-            MappingRules::ManageEngine { request } => named(&mut out, "request", request),
+            MappingRules::ManageEngine { request } => levels(&mut out, "request", request),
         }
         out
     }
