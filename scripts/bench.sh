@@ -21,6 +21,7 @@ sys.exit(0 if any(t['name'] == '$2' and 'bench' in t['kind'] for p in meta['pack
 run_bench lockstep-itsm-sim sim_throughput "itsm-sim: reads/s and writes/s of the ServiceNow emulator"
 run_bench lockstep-ticket-writer bulk_create "ticket-writer: bulk creation of 500 findings at 50 ms vendor latency"
 run_bench lockstep-poller poll_cycle "poller: one cycle over many integrations, 1% changed"
+run_bench lockstep-connectors jira "Jira Cloud: bulk creation of 500 at 50 ms via /issue/bulk, search/jql requests vs changed issues"
 run_bench lockstep-connectors sdp "ServiceDesk Plus: bulk creation of 500 at 50 ms (no bulk endpoint), feed requests vs changed requests"
 run_bench lockstep-api tickets_page "api: the Tickets page over 100,000 links, HTTP JSON vs gRPC"
 if [ -x scripts/bench-inbound.sh ]; then
