@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::error::Result;
+use crate::webhook_setup::{WebhookRegistrar, WebhookRequest, generic_steps};
 
 /// Creates in flight at once in [`Connector::create_many`]'s default loop.
 pub const DEFAULT_BULK_CONCURRENCY: usize = 8;
@@ -274,6 +275,17 @@ pub trait Connector: Send + Sync {
     /// The SLA capability, for vendors that have SLAs Lockstep can read.
     fn sla(&self) -> Option<&dyn SlaSource> {
         None
+    }
+
+    /// The webhook auto-setup capability, for vendors whose API can register webhooks.
+    fn webhooks(&self) -> Option<&dyn WebhookRegistrar> {
+        None
+    }
+
+    /// The steps an admin takes to set the webhook up by hand (URL, events, scope, where the
+    /// secret goes): shown when there is no registrar or the account may not use it.
+    fn manual_webhook_steps(&self, request: &WebhookRequest<'_>) -> String {
+        generic_steps(self.vendor().as_str(), request)
     }
 
     /// The fields of `target`: choices, required and custom fields.

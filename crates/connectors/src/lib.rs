@@ -7,7 +7,9 @@
 //!   payload parser, URL normalisation, container parsing, deep-link shape, connector factory).
 //! - [`registry`]: the only `match` on `Vendor`; [`Connectors`] builds and caches the connectors
 //!   of stored integrations from their sealed [`Credentials`] ([`credentials`]).
-//! - [`webhook`]: the one webhook verifier (several active secrets, for rotation).
+//! - [`webhook`]: the one webhook verifier (several active secrets, for rotation);
+//!   [`webhook_setup`]: the optional capability to register the vendor's webhook
+//!   ([`Connector::webhooks`]) and the manual steps when it cannot.
 //! - One module per vendor builds requests and parses answers; the one [`http::HttpExecutor`]
 //!   does the IO for all of them (timeouts, safe retries, `Retry-After`, bounded concurrency per
 //!   integration, masked logging, metrics). Errors of every vendor are one [`ConnectorError`],
@@ -27,6 +29,7 @@ pub mod servicenow;
 pub mod sink;
 pub mod spec;
 pub mod webhook;
+pub mod webhook_setup;
 
 pub use connector::{
     CheckReport, CheckStatus, Choice, ConnectionReport, Connector, CreatedTicket, FeedBatch,
@@ -38,3 +41,4 @@ pub use http::{HttpConfig, HttpExecutor, RetryPolicy, install_crypto_provider};
 pub use registry::{Connectors, IntegrationAccess, Registry};
 pub use sink::{CredentialsSink, CredentialsSinks};
 pub use spec::{ConnectorSetup, VendorSpec};
+pub use webhook_setup::{RegisteredWebhook, WebhookRegistrar, WebhookRequest};

@@ -17,6 +17,7 @@ use crate::connector::{
     MappingCheck, OutboundChange, TicketCreate,
 };
 use crate::error::Result;
+use crate::webhook_setup::{WebhookRegistrar, WebhookRequest};
 
 #[async_trait::async_trait]
 impl Connector for JiraClient {
@@ -61,6 +62,15 @@ impl Connector for JiraClient {
         targets: &[TicketTarget],
     ) -> Result<FeedBatch> {
         JiraClient::changes_since(self, watermark, overlap, targets).await
+    }
+
+    /// Admin webhooks over `/rest/webhooks/1.0/webhook` (Jira administrators only).
+    fn webhooks(&self) -> Option<&dyn WebhookRegistrar> {
+        Some(self)
+    }
+
+    fn manual_webhook_steps(&self, request: &WebhookRequest<'_>) -> String {
+        super::webhook_setup::manual_steps(request)
     }
 
     /// The create fields of the configured issue type: required and custom fields, and the

@@ -9,6 +9,7 @@
 //!   `/issue/bulk` in chunks of 50 with per-finding results.
 //! - [`workflow`], [`push`]: outbound changes along a multi-hop transition path.
 //! - [`feed`]: the `search/jql` change feed; [`mapping`], [`connection_test`]: checks with remedies.
+//! - [`webhook_setup`]: the admin webhook registered and removed (auto-setup), or the manual steps.
 //! - [`connector`]: the [`crate::Connector`] implementation; [`JiraSpec`] below.
 
 pub mod adf;
@@ -26,6 +27,7 @@ pub mod oauth;
 pub mod push;
 pub mod url;
 pub mod webhook;
+pub mod webhook_setup;
 pub mod workflow;
 
 use std::sync::Arc;

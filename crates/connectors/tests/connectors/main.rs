@@ -14,6 +14,7 @@ mod jira;
 mod jira_oauth;
 mod jira_push;
 mod jira_support;
+mod jira_webhook_setup;
 mod sdp;
 mod sdp_levels;
 mod sdp_sync;
