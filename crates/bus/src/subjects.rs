@@ -47,6 +47,17 @@ impl Subjects {
         format!("{}.webhook.>", self.prefix)
     }
 
+    /// Webhook deliveries that only name the changed tickets (the vendor spec's
+    /// `webhook_payload_is_notice`): the poller re-reads those tickets and publishes them on
+    /// [`Subjects::observed`].
+    pub fn notice(&self, tenant: TenantId, integration: IntegrationId) -> String {
+        format!("{}.notice.{tenant}.{integration}", self.prefix)
+    }
+
+    pub fn all_notices(&self) -> String {
+        format!("{}.notice.>", self.prefix)
+    }
+
     pub fn observed(&self, tenant: TenantId, integration: IntegrationId) -> String {
         format!("{}.observed.{tenant}.{integration}", self.prefix)
     }

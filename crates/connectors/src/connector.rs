@@ -20,7 +20,7 @@ use lockstep_domain::{
 use time::OffsetDateTime;
 use url::Url;
 
-use crate::error::Result;
+use crate::error::{ConnectorError, Result};
 use crate::webhook_setup::{WebhookRegistrar, WebhookRequest, generic_steps};
 
 /// Creates in flight at once in [`Connector::create_many`]'s default loop.
@@ -263,6 +263,16 @@ pub trait Connector: Send + Sync {
     /// request where the vendor allows it (so the note never lands without the state or the
     /// reverse). Returns the ticket as the vendor answered.
     async fn push(&self, ticket: &TicketRef, change: &OutboundChange) -> Result<TicketObservation>;
+
+    /// One ticket as the vendor has it now: the re-read a webhook notice asks for
+    /// ([`crate::VendorSpec::webhook_payload_is_notice`]). The default refuses: vendors whose
+    /// payload is the state never need it.
+    async fn read_ticket(&self, ticket: &TicketRef) -> Result<TicketObservation> {
+        Err(ConnectorError::config(format!(
+            "{} tickets are not re-read on webhook arrival ({ticket})",
+            self.vendor()
+        )))
+    }
 
     /// Lockstep's tickets in `targets` updated at or after `watermark − overlap`.
     async fn changes_since(

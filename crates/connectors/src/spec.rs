@@ -43,6 +43,14 @@ pub trait VendorSpec: Send + Sync {
     /// Parses a verified delivery's body.
     fn parse_webhook(&self, body: &[u8], received_at: OffsetDateTime) -> Result<WebhookEvent>;
 
+    /// Whether a delivery only says WHICH ticket changed and the ticket must be re-read from the
+    /// vendor ([`Connector::read_ticket`]) before anything is applied: true where the payload is
+    /// admin-defined and unsigned (ServiceDesk Plus), so its content cannot be trusted as the
+    /// ticket's state. False: the payload is the state (ServiceNow, Jira: signed).
+    fn webhook_payload_is_notice(&self) -> bool {
+        false
+    }
+
     /// The base URL to store for `input`, or why it cannot work.
     fn normalize_base_url(&self, input: &str) -> Result<String>;
 

@@ -82,13 +82,16 @@ impl GroupCommit {
     /// integration is waiting, and returns once JetStream has acknowledged the message holding
     /// it. `Err(None)` means the publishing task ended without an answer (the runtime is
     /// shutting down); the delivery may or may not be stored.
+    /// A `notice` delivery (its vendor's payload only names the ticket) goes to the notice
+    /// subject, for the poller to re-read, instead of the webhook subject the applier reads.
     pub async fn store(
         &self,
         tenant: TenantId,
         integration: IntegrationId,
+        notice: bool,
         delivery: v1::WebhookReceived,
     ) -> Result<Published, Option<Arc<BusError>>> {
-        let lane = self.lane(tenant, integration);
+        let lane = self.lane(tenant, integration, notice);
         let (reply, answer) = oneshot::channel();
         let size = framed_len(&delivery);
         let start_flusher = {
@@ -120,7 +123,8 @@ impl GroupCommit {
         }
     }
 
-    fn lane(&self, tenant: TenantId, integration: IntegrationId) -> Arc<Lane> {
+    fn lane(&self, tenant: TenantId, integration: IntegrationId, notice: bool) -> Arc<Lane> {
+        let subjects = self.bus.subjects();
         self.lanes
             .lock()
             .entry((tenant, integration))
@@ -128,7 +132,12 @@ impl GroupCommit {
                 Arc::new(Lane {
                     tenant,
                     integration,
-                    subject: self.bus.subjects().webhook(tenant, integration),
+                    // An integration's vendor never changes, so its lane's subject does not.
+                    subject: if notice {
+                        subjects.notice(tenant, integration)
+                    } else {
+                        subjects.webhook(tenant, integration)
+                    },
                     state: Mutex::new(LaneState::default()),
                 })
             })

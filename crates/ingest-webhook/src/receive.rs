@@ -166,7 +166,12 @@ async fn handle(
         })?;
     let published = tokio::time::timeout(
         shared.settings.publish_timeout,
-        shared.group.store(target.tenant, target.integration, event),
+        shared.group.store(
+            target.tenant,
+            target.integration,
+            target.spec.webhook_payload_is_notice(),
+            event,
+        ),
     )
     .await
     .map_err(|elapsed| unavailable(Box::new(elapsed)))?

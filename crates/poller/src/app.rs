@@ -138,7 +138,14 @@ impl App {
         let (poller, listener, serving) = (self.poller, self.grpc_listener, self.serving);
         let work = async {
             let grpc = tokio::spawn(routes.serve(listener, serving, shutdown.clone()));
+            let notices = tokio::spawn({
+                let (poller, shutdown) = (poller.clone(), shutdown.clone());
+                async move { poller.run_notices(shutdown).await }
+            });
             poller.run(shutdown.clone()).await;
+            if let Err(e) = notices.await {
+                tracing::warn!(error = %e, "the notice consumer ended abnormally");
+            }
             grpc.await
         };
         match self.shell.run(&shutdown, work).await {

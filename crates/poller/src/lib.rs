@@ -8,6 +8,8 @@
 //!   replicas; bounded concurrency; per-integration timeout and backoff ([`backoff`]).
 //! - [`poll`]: one integration's poll, from lease to recorded outcome.
 //! - [`sla`]: SLA due times and breaches on the links.
+//! - [`notice`]: webhook notices (a payload that only names the ticket): the ticket re-read and
+//!   published as an observation of channel webhook.
 //! - [`resync`] and [`grpc`]: `SyncService` (Resync, ResyncAll with its cooldown, GetPollStatus).
 //! - [`App`]: the service, runnable in-process on port 0.
 
@@ -16,6 +18,7 @@ pub mod backoff;
 pub mod config;
 pub mod grpc;
 pub mod metrics;
+pub mod notice;
 pub mod poll;
 pub mod resync;
 pub mod scheduler;

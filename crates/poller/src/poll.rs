@@ -324,6 +324,7 @@ impl Poller {
                     tenant_id: tenant.to_string(),
                     integration_id: integration.to_string(),
                     observation: Some(obs.into()),
+                    channel: String::new(),
                 };
                 let (bus, subject) = (bus.clone(), subject.clone());
                 async move { bus.publish(&subject, &event).await }

@@ -175,11 +175,17 @@ fn observed(payload: &[u8]) -> Result<Inbound, Unusable> {
         .ok_or_else(|| unusable("the event carries no observation"))?;
     let observation =
         TicketObservation::try_from(wire).map_err(|e| unusable(format!("observation: {e}")))?;
+    // A re-read the poller made on a webhook notice counts as the webhook's doing.
+    let channel = if event.channel == SyncChannel::Webhook.as_str() {
+        SyncChannel::Webhook
+    } else {
+        SyncChannel::Poll
+    };
     Ok(Inbound {
         event_id: event.event_id,
         tenant,
         integration,
-        channel: SyncChannel::Poll,
+        channel,
         observation,
         traceparent: String::new(),
     })

@@ -3,7 +3,8 @@
 //! poll; a closed finding closes its request with the closure code; a crash between create and
 //! write-back leaves one request; mandatory template fields fail before any create; an expired
 //! Cloud token is renewed once; an error inside an HTTP 200 is an error; webhooks without the
-//! token are refused and publish nothing.
+//! token are refused and publish nothing; a webhook's payload only names the request, which the
+//! poller re-reads, so a payload that lies about the status is not applied as it says.
 
 mod world;
 
@@ -47,7 +48,64 @@ async fn a_request_resolved_in_sdp_sends_its_finding_to_re_test_by_webhook() {
     assert_eq!(channels[0], SyncChannel::Webhook, "{channels:?}");
     assert!(!channels.contains(&SyncChannel::Poll), "{channels:?}");
     let link = w.link(finding).await.unwrap().unwrap();
+    assert_eq!(link.last_sync_channel, Some(SyncChannel::Webhook));
     assert_eq!(link.vendor_snapshot.unwrap().state, "Resolved");
+    // The payload only named the request: what was applied is the poller's re-read of it.
+    let rereads = w
+        .sim
+        .control()
+        .requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with(&format!("/requests/{request}")))
+        .count();
+    assert!(rereads >= 1, "the request was re-read");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_delivery_whose_payload_lies_about_the_status_is_not_applied_as_it_says() {
+    let w = SdpWorld::start(Setup::default()).await.unwrap();
+    let (finding, request) = w.ticketed("SDP-10").await.unwrap();
+    let before = w.status(finding).await.unwrap();
+    // A real change in SDP that leaves the status Open (no webhook is configured for it).
+    w.act(
+        "PUT",
+        &format!("requests/{request}"),
+        Some(serde_json::json!({"request": {"priority": {"name": "Low"}}})),
+    )
+    .await
+    .unwrap();
+    // A delivery with the right token whose payload claims the request was resolved.
+    let lie = serde_json::json!({"event": "request_update", "request": {
+        "id": request, "display_id": request, "status": "Resolved",
+        "last_updated_time": (time::OffsetDateTime::now_utc().unix_timestamp() * 1000 + 60_000).to_string()}});
+    let answer = reqwest::Client::new()
+        .post(&w.webhook_url)
+        .header("X-Lockstep-Token", TOKEN)
+        .json(&lie)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+    // The re-read (priority Low, status Open) is what reaches the link, by the webhook channel.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let link = loop {
+        let link = w.link(finding).await.unwrap().unwrap();
+        if link.last_sync_channel == Some(SyncChannel::Webhook) {
+            break link;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no re-read applied: {link:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let snapshot = link.vendor_snapshot.unwrap();
+    assert_eq!(snapshot.state, "Open", "{snapshot:?}");
+    assert_eq!(w.status(finding).await.unwrap(), before);
+    assert_ne!(before, FindingStatus::ReTest);
     w.stop().await;
 }
 

@@ -33,7 +33,8 @@ pub const WAIT: Duration = Duration::from_secs(20);
 pub struct Setup {
     /// The Cloud portal with a Zoho refresh token instead of the on-premises key.
     pub cloud: bool,
-    /// Run the poller, polling every second.
+    /// Poll every second. Without it the poller still runs (it re-reads the requests webhook
+    /// notices name) but polls once, before the story starts, and then not for a day.
     pub poller: bool,
 }
 
@@ -214,7 +215,7 @@ impl SdpWorld {
         // The api allows 30 s at least; the stories poll every second, set as poll.rs does.
         let current = store.integrations().get(tenant, integration).await?;
         let settings = lockstep_store::IntegrationSettings {
-            poll_interval_secs: 1,
+            poll_interval_secs: if setup.poller { 1 } else { 86_400 },
             ..current.settings
         };
         store
@@ -225,7 +226,7 @@ impl SdpWorld {
             .mapping_rules()
             .put(tenant, integration, &closing_rules()?)
             .await?;
-        if setup.poller {
+        {
             let config = config!(lockstep_poller);
             let http = config
                 .vendor_http
@@ -242,6 +243,24 @@ impl SdpWorld {
             )
             .await?;
             tokio::spawn(poller.run(stop.clone()));
+        }
+        if !setup.poller {
+            // The one poll of the day is over before the story begins, so whatever reaches a
+            // finding afterwards came by webhook.
+            let deadline = tokio::time::Instant::now() + WAIT;
+            while store
+                .poll_state()
+                .get(tenant, integration)
+                .await?
+                .last_success_at
+                .is_none()
+            {
+                anyhow::ensure!(
+                    tokio::time::Instant::now() < deadline,
+                    "the first poll did not finish"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
         }
         Ok(Self {
             db,

@@ -56,6 +56,12 @@ impl VendorSpec for ServiceDeskPlusSpec {
         parse_webhook(body, received_at)
     }
 
+    /// SDP's payload is a template an admin typed and nothing signs it: it names the request,
+    /// the request is re-read for its state (and for `updated_by`, which the template lacks).
+    fn webhook_payload_is_notice(&self) -> bool {
+        true
+    }
+
     fn normalize_base_url(&self, input: &str) -> Result<String> {
         PortalUrl::parse(input).map(|u| u.as_stored())
     }
@@ -122,6 +128,10 @@ impl Connector for SdpClient {
 
     async fn push(&self, ticket: &TicketRef, change: &OutboundChange) -> Result<TicketObservation> {
         self.push_change(ticket, change).await
+    }
+
+    async fn read_ticket(&self, ticket: &TicketRef) -> Result<TicketObservation> {
+        self.get_request(ticket).await
     }
 
     async fn changes_since(

@@ -135,6 +135,7 @@ async fn newer_then_older_keeps_the_newer_state_and_poll_events_apply_too() {
         tenant_id: w.tenant.to_string(),
         integration_id: w.integration.to_string(),
         observation: Some(v1::TicketObservation::from(&decoded.observation)),
+        channel: String::new(),
     };
     w.bus
         .publish(

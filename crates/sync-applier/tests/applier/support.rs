@@ -196,6 +196,7 @@ impl World {
             tenant_id: self.tenant.to_string(),
             integration_id: self.integration.to_string(),
             observation: Some(v1::TicketObservation::from(&decoded.observation)),
+            channel: String::new(),
         };
         self.bus
             .publish(
