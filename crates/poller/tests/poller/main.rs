@@ -4,6 +4,7 @@
 mod cycle;
 mod fake_vendor;
 mod faults;
+mod notices;
 mod replicas;
 mod reset;
 mod sla;
