@@ -60,6 +60,7 @@ impl App {
             connectors: Connectors::new(registry, deps.keyring, exec).with_credentials_sinks(sinks),
             store: deps.store,
             bus: deps.bus,
+            webhook_base_url: config.webhooks.public_base_url.clone(),
         };
         // One object per service, held by the gRPC server and the HTTP API alike.
         let integrations = Arc::new(Integrations { ctx: ctx.clone() });

@@ -1,5 +1,5 @@
 //! The service's configuration: shared platform sections plus `[grpc]`, `[vendor_http]`, and the
-//! HTTP JSON API's `[http]` and `[upstream]`.
+//! HTTP JSON API's `[http]` and `[upstream]`, and `[webhooks]` (webhook auto-setup).
 //! Every key is documented in `defaults.toml`, which is embedded and loaded first.
 
 use lockstep_platform::config::{DatabaseConfig, HttpConfig, Mode, NatsConfig, TelemetryConfig};
@@ -29,6 +29,19 @@ pub struct Config {
     /// Where ticket-writer and the poller are (the HTTP API's ticket and re-sync routes).
     #[serde(default)]
     pub upstream: crate::http::UpstreamConfig,
+    /// Webhook auto-setup.
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
+}
+
+/// `[webhooks]`: what CreateIntegration needs to register a vendor's webhook back to Lockstep.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebhooksConfig {
+    /// Lockstep's public webhook base URL (where vendors reach ingest-webhook), such as
+    /// `https://lockstep.example.com`; deliveries go to `<base>/v1/webhooks/<integration id>`.
+    /// A CreateIntegration request may name its own.
+    pub public_base_url: Option<String>,
 }
 
 /// `[grpc]`: the shared gRPC server settings (listen, reflection, time limit, concurrency, TLS).

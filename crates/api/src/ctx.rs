@@ -12,6 +12,8 @@ pub(crate) struct Ctx {
     pub bus: Bus,
     pub auth: Authenticator,
     pub connectors: Connectors,
+    /// `[webhooks] public_base_url`: where vendors reach ingest-webhook (webhook auto-setup).
+    pub webhook_base_url: Option<String>,
 }
 
 impl Ctx {

@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 
 use crate::ctx::{Ctx, id_for_request, offset_page};
 use crate::replay;
+use crate::webhook_setup;
 
 pub struct Integrations {
     pub(crate) ctx: Ctx,
@@ -43,6 +44,9 @@ pub fn to_pb(record: &IntegrationRecord) -> pb::Integration {
         create_time: ts(record.created_at),
         update_time: ts(record.updated_at),
         credentials_rotate_time: ts(record.credentials_rotated_at),
+        // Set by CreateIntegration only.
+        registered_webhook_id: String::new(),
+        webhook_setup_steps: String::new(),
     }
 }
 
@@ -153,7 +157,22 @@ impl IntegrationService for Integrations {
         let keyring = self.ctx.connectors.keyring();
         let sealed_credentials =
             vendor::seal_credentials(keyring, caller.tenant, id, &credentials)?;
-        let secret = req.webhook_secret.trim();
+        let webhook_base = Some(req.webhook_base_url.trim())
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned)
+            .or_else(|| self.ctx.webhook_base_url.clone());
+        if req.register_webhook && webhook_base.is_none() {
+            return Err(Status::invalid_argument(
+                "register_webhook needs Lockstep's public webhook base URL: name webhook_base_url \
+                 (https://lockstep.example.com) or set [webhooks] public_base_url in the api's config",
+            ));
+        }
+        let given_secret = req.webhook_secret.trim();
+        // A registered webhook always gets a secret: the admin's, else a generated one.
+        let generated_secret = (req.register_webhook && given_secret.is_empty())
+            .then(webhook_setup::generate_secret)
+            .transpose()?;
+        let secret = generated_secret.as_deref().unwrap_or(given_secret);
         let sealed_webhook_secret = if secret.is_empty() {
             None
         } else {
@@ -178,7 +197,14 @@ impl IntegrationService for Integrations {
         };
         let store = &self.ctx.store;
         // A repeated request_id returns the original only if the request is the same.
-        let replay = |existing| replay::same_integration(keyring, &req.request_id, existing, &new);
+        let replay = |existing: IntegrationRecord| {
+            // A generated secret differs on every retry; the first call's one stands.
+            let mut new = new.clone();
+            if generated_secret.is_some() {
+                new.sealed_webhook_secret = existing.sealed_webhook_secret.clone();
+            }
+            replay::same_integration(keyring, &req.request_id, existing, &new)
+        };
         if replay_id.is_some() {
             match store.integrations().get(caller.tenant, id).await {
                 Ok(existing) => return Ok(Response::new(to_pb(&replay(existing)?))),
@@ -199,7 +225,35 @@ impl IntegrationService for Integrations {
             Err(e) => return Err(status::from_store(e)),
         };
         tracing::info!(integration = %record.id, name = %record.name, by = %caller.name, "integration created");
-        Ok(Response::new(to_pb(&record)))
+        let mut created = to_pb(&record);
+        if let Some(base) = webhook_base {
+            let callback = webhook_setup::callback_url(&base, &record)?;
+            let secret_text = match (&generated_secret, given_secret.is_empty()) {
+                (Some(generated), _) => generated.clone(),
+                (None, false) => "the webhook secret given when creating the integration".into(),
+                (None, true) => "none is set: set one with RotateWebhookSecret first".into(),
+            };
+            let outcome = webhook_setup::set_up(
+                &self.ctx,
+                &record,
+                &callback,
+                secret,
+                &secret_text,
+                req.register_webhook,
+            )
+            .await;
+            if let Some(id) = &outcome.registered_id {
+                store
+                    .integrations()
+                    .set_vendor_webhook_id(caller.tenant, record.id, Some(id))
+                    .await
+                    .map_err(status::from_store)?;
+                tracing::info!(integration = %record.id, webhook = %id, "vendor webhook registered");
+            }
+            created.registered_webhook_id = outcome.registered_id.unwrap_or_default();
+            created.webhook_setup_steps = outcome.steps.unwrap_or_default();
+        }
+        Ok(Response::new(created))
     }
 
     async fn get_integration(
@@ -318,14 +372,21 @@ impl IntegrationService for Integrations {
             .caller(&request, Access::Admin, "deleting an integration")
             .await?;
         let id = integration_id("id", &request.get_ref().id)?;
-        self.ctx
-            .store
-            .integrations()
+        let integrations = || self.ctx.store.integrations();
+        let record = integrations()
+            .get(caller.tenant, id)
+            .await
+            .map_err(status::from_store)?;
+        // Before the delete, which wipes the credentials the vendor call needs.
+        let webhook_cleanup = webhook_setup::tear_down(&self.ctx, &record).await;
+        integrations()
             .delete(caller.tenant, id)
             .await
             .map_err(status::from_store)?;
         tracing::info!(integration = %id, by = %caller.name, "integration deleted");
-        Ok(Response::new(pb::DeleteIntegrationResponse {}))
+        Ok(Response::new(pb::DeleteIntegrationResponse {
+            webhook_cleanup: webhook_cleanup.unwrap_or_default(),
+        }))
     }
 
     async fn test_connection(

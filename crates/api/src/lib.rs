@@ -32,6 +32,7 @@ pub mod presets;
 mod replay;
 pub mod tokens;
 mod webhook_secrets;
+mod webhook_setup;
 pub mod workbench;
 
 pub use app::{App, Deps};

@@ -102,6 +102,14 @@ pub enum IntegrationsCommand {
         poll_interval: Option<u32>,
         #[arg(long, env = "LOCKSTEP_WEBHOOK_SECRET", hide_env_values = true)]
         webhook_secret: Option<String>,
+        /// Register the vendor's webhook back to Lockstep (Jira: an admin webhook; needs a Jira
+        /// administrator account), with --webhook-secret or a generated secret. When it cannot
+        /// be registered, the manual steps are printed instead.
+        #[arg(long)]
+        register_webhook: bool,
+        /// Lockstep's public webhook base URL (default: the api's [webhooks] public_base_url).
+        #[arg(long, value_name = "URL")]
+        webhook_base_url: Option<String>,
         /// Makes the create idempotent (a UUID).
         #[arg(long)]
         request_id: Option<String>,
@@ -197,6 +205,8 @@ pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
             auto_close_on_resolve,
             poll_interval,
             webhook_secret,
+            register_webhook,
+            webhook_base_url,
             request_id,
         } => {
             let request = pb::CreateIntegrationRequest {
@@ -213,12 +223,24 @@ pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
                     ..Default::default()
                 }),
                 webhook_secret: webhook_secret.clone().unwrap_or_default(),
+                register_webhook: *register_webhook,
+                webhook_base_url: webhook_base_url.clone().unwrap_or_default(),
             };
             let created = client
                 .create_integration(req(cli, request)?)
                 .await?
                 .into_inner();
-            show(cli.output, &[created]);
+            show(cli.output, std::slice::from_ref(&created));
+            // On stderr, so `-o json` output stays one document.
+            if !created.registered_webhook_id.is_empty() {
+                eprintln!("webhook {} registered", created.registered_webhook_id);
+            }
+            if !created.webhook_setup_steps.is_empty() {
+                eprintln!(
+                    "The webhook back to Lockstep is not registered.\n{}",
+                    created.webhook_setup_steps
+                );
+            }
         }
         IntegrationsCommand::List => {
             let mut all = Vec::new();
@@ -309,10 +331,14 @@ pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
             show(cli.output, &[rotated]);
         }
         IntegrationsCommand::Delete { id } => {
-            client
+            let answer = client
                 .delete_integration(req(cli, pb::DeleteIntegrationRequest { id: id.clone() })?)
-                .await?;
+                .await?
+                .into_inner();
             eprintln!("integration {id} deleted");
+            if !answer.webhook_cleanup.is_empty() {
+                eprintln!("{}", answer.webhook_cleanup);
+            }
         }
         IntegrationsCommand::WebhookSecret { action } => {
             let answer = match action {

@@ -16,6 +16,7 @@ use sqlx::types::Json;
 use sqlx::{FromRow, Row};
 use time::OffsetDateTime;
 
+mod vendor_webhook;
 mod webhook_secrets;
 
 use crate::conn::area_handle;

@@ -206,6 +206,7 @@ impl JiraWorld {
                         allow_unsigned: false,
                     }),
                     webhook_secret: HOOK_SECRET.into(),
+                    ..Default::default()
                 },
             ))
             .await?

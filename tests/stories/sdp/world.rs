@@ -207,6 +207,7 @@ impl SdpWorld {
                     credentials: Some(pb::Credentials { kind: Some(kind) }),
                     settings: None,
                     webhook_secret: TOKEN.into(),
+                    ..Default::default()
                 },
             ))
             .await?

@@ -86,6 +86,12 @@ pub struct Integration {
     pub create_time: Option<String>,
     pub update_time: Option<String>,
     pub credentials_rotate_time: Option<String>,
+    /// Create only: the vendor's id of the webhook Lockstep registered.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub registered_webhook_id: String,
+    /// Create only: the manual webhook steps, when it was not registered.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub webhook_setup_steps: String,
 }
 
 impl From<pb::Integration> for Integration {
@@ -104,6 +110,8 @@ impl From<pb::Integration> for Integration {
             create_time: when(i.create_time),
             update_time: when(i.update_time),
             credentials_rotate_time: when(i.credentials_rotate_time),
+            registered_webhook_id: i.registered_webhook_id,
+            webhook_setup_steps: i.webhook_setup_steps,
         }
     }
 }
@@ -223,6 +231,9 @@ pub struct CreateIntegrationBody {
     pub credentials: Credentials,
     pub settings: Option<Settings>,
     pub webhook_secret: String,
+    /// Register the vendor's webhook back to Lockstep (see CreateIntegrationRequest).
+    pub register_webhook: bool,
+    pub webhook_base_url: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

@@ -53,6 +53,8 @@ pub async fn create(
         credentials: body.credentials.to_pb()?,
         settings: body.settings.map(Into::into),
         webhook_secret: body.webhook_secret,
+        register_webhook: body.register_webhook,
+        webhook_base_url: body.webhook_base_url,
     };
     let resp = state
         .integrations

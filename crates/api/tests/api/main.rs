@@ -14,3 +14,4 @@ mod http_parity;
 mod integrations;
 mod stack;
 mod tenants;
+mod webhook_setup;

@@ -243,6 +243,7 @@ pub fn create_integration(base_url: &str, name: &str) -> pb::CreateIntegrationRe
         credentials: Some(basic("lockstep.integration", "lockstep.integration")),
         settings: None,
         webhook_secret: String::new(),
+        ..Default::default()
     }
 }
 

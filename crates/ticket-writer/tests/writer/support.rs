@@ -220,6 +220,7 @@ impl Env {
                     }),
                     settings: None,
                     webhook_secret: String::new(),
+                    ..Default::default()
                 },
             ))
             .await
