@@ -62,13 +62,19 @@ export async function rowIds(page, n) {
 
 /** Waits until `locator`'s text matches `re` (Playwright's auto-wait, no sleep). */
 export async function textMatches(page, selector, re, timeout = 30_000) {
-  await page.waitForFunction(
-    ([sel, src, flags]) => {
-      const el = document.querySelector(sel);
-      return !!el && new RegExp(src, flags).test(el.textContent ?? '');
-    },
-    [selector, re.source, re.flags],
-    { timeout },
-  );
+  try {
+    await page.waitForFunction(
+      ([sel, src, flags]) => {
+        const el = document.querySelector(sel);
+        return !!el && new RegExp(src, flags).test(el.textContent ?? '');
+      },
+      [selector, re.source, re.flags],
+      { timeout },
+    );
+  } catch (e) {
+    // Say what the page showed instead, so a failure explains itself.
+    const shown = await page.locator(selector).first().textContent({ timeout: 1_000 }).catch(() => '(no such element)');
+    throw new Error(`${selector} never matched ${re} within ${timeout} ms; it shows: ${JSON.stringify(shown)} (${e.message})`);
+  }
   return page.locator(selector).textContent();
 }
