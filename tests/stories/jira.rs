@@ -6,6 +6,7 @@
 
 mod outbound;
 mod refusals;
+mod setup;
 mod world;
 
 use std::time::Duration;
