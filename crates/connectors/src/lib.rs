@@ -24,6 +24,7 @@ pub mod error;
 pub mod http;
 pub mod jira;
 pub mod registry;
+mod root_url;
 pub mod sdp;
 pub mod servicenow;
 pub mod sink;

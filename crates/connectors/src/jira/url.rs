@@ -9,13 +9,22 @@
 //! the root of its host).
 
 use std::fmt;
-use std::net::IpAddr;
 
-use url::{Host, Url};
+use url::Url;
 
 use crate::error::{ConnectorError, Result};
+use crate::root_url::{RootUrlRules, parse_root};
 
 const EXAMPLE: &str = "https://<site>.atlassian.net";
+
+const RULES: RootUrlRules = RootUrlRules {
+    noun: "site URL",
+    example: EXAMPLE,
+    bare_name_domain: Some(".atlassian.net"),
+    credentials: "the e-mail and API token",
+    https_reason: "Jira Cloud sites are reached over https:// (plain http is only allowed for a \
+                   local emulator on localhost)",
+};
 
 /// Path prefixes of Jira's UI and APIs: everything from the first one on is dropped.
 const SITE_PATHS: [&str; 8] = [
@@ -35,54 +44,12 @@ pub struct SiteUrl(Url);
 
 impl SiteUrl {
     pub fn parse(input: &str) -> Result<Self> {
-        let input = input.trim();
-        if input.is_empty() {
-            return Err(invalid(format!(
-                "the site URL is empty; enter it as {EXAMPLE}"
-            )));
-        }
-        let with_scheme = if input.contains("://") {
-            input.to_owned()
-        } else if is_bare_site_name(input) {
-            format!("https://{}.atlassian.net/", input.to_ascii_lowercase())
-        } else {
-            format!("https://{input}")
-        };
-        let mut url = Url::parse(&with_scheme).map_err(|e| {
-            invalid(format!(
-                "{input:?} is not a URL ({e}); enter it as {EXAMPLE}"
-            ))
-        })?;
-        let host = url
-            .host()
-            .map(|h| h.to_owned())
-            .ok_or_else(|| invalid(format!("{input:?} has no host name; enter it as {EXAMPLE}")))?;
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(invalid(
-                "the site URL contains a user name or password; remove it from the URL and enter \
-                 the e-mail and API token in the credential fields"
-                    .to_owned(),
-            ));
-        }
-        match url.scheme() {
-            "https" => {}
-            "http" if is_loopback(&host) => {}
-            "http" => {
-                return Err(invalid(format!(
-                    "{input:?} uses http://; Jira Cloud sites are reached over https:// (plain http \
-                     is only allowed for a local emulator on localhost)"
-                )));
-            }
-            other => {
-                return Err(invalid(format!(
-                    "{input:?} uses the scheme {other}://; enter the site URL as {EXAMPLE}"
-                )));
-            }
-        }
+        let mut url = parse_root(input, &RULES)?;
         if let Some(extra) = unexpected_path(url.path()) {
             return Err(invalid(format!(
-                "{input:?} has the path {extra:?}; a Jira Cloud site URL is just the site root, \
-                 such as {EXAMPLE}"
+                "{:?} has the path {extra:?}; a Jira Cloud site URL is just the site root, \
+                 such as {EXAMPLE}",
+                input.trim()
             )));
         }
         url.set_path("/");
@@ -123,22 +90,6 @@ impl fmt::Debug for SiteUrl {
 
 fn invalid(message: String) -> ConnectorError {
     ConnectorError::config(message)
-}
-
-fn is_bare_site_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !s.eq_ignore_ascii_case("localhost")
-}
-
-fn is_loopback(host: &Host<String>) -> bool {
-    match host {
-        Host::Domain(d) => {
-            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
-        }
-        Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
-        Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
-    }
 }
 
 /// The part of `path` before the first UI or API segment, when it is not empty.

@@ -8,13 +8,24 @@
 //! would travel in clear), user names or passwords in the URL, other schemes, other paths.
 
 use std::fmt;
-use std::net::IpAddr;
 
-use url::{Host, Url};
+use url::Url;
 
 use crate::error::{ConnectorError, Result};
+use crate::root_url::{RootUrlRules, parse_root};
 
 const EXAMPLES: &str = "https://sdp.example.com:8080/ (on premises) or https://sdpondemand.manageengine.com/app/<portal>/ (Cloud)";
+
+const RULES: RootUrlRules = RootUrlRules {
+    noun: "ServiceDesk Plus URL",
+    example: EXAMPLES,
+    // On premises has no cloud domain to complete a bare name with.
+    bare_name_domain: None,
+    credentials: "the API key or OAuth client",
+    https_reason: "Lockstep sends the technician key only over https:// (enable HTTPS on the \
+                   ServiceDesk Plus server: Admin → Server Settings / Connection mode HTTPS, port \
+                   8443 by default)",
+};
 
 /// A normalised portal root: scheme, host, port and, for multi-portal and Cloud instances,
 /// `/app/<portal>/`.
@@ -26,52 +37,12 @@ pub struct PortalUrl {
 
 impl PortalUrl {
     pub fn parse(input: &str) -> Result<Self> {
-        let input = input.trim();
-        if input.is_empty() {
-            return Err(invalid(format!(
-                "the ServiceDesk Plus URL is empty; enter it as {EXAMPLES}"
-            )));
-        }
-        let with_scheme = if input.contains("://") {
-            input.to_owned()
-        } else {
-            format!("https://{input}")
-        };
-        let mut url = Url::parse(&with_scheme).map_err(|e| {
-            invalid(format!(
-                "{input:?} is not a URL ({e}); enter it as {EXAMPLES}"
-            ))
-        })?;
-        let host = url
-            .host()
-            .map(|h| h.to_owned())
-            .ok_or_else(|| invalid(format!("{input:?} has no host name")))?;
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(invalid(
-                "the URL contains a user name or password; remove it and enter the API key or \
-                 OAuth client in the credential fields"
-                    .into(),
-            ));
-        }
-        match url.scheme() {
-            "https" => {}
-            "http" if is_loopback(&host) => {}
-            "http" => {
-                return Err(invalid(format!(
-                    "{input:?} uses http://; Lockstep sends the technician key only over https:// \
-                     (enable HTTPS on the ServiceDesk Plus server: Admin → Server Settings / \
-                     Connection mode HTTPS, port 8443 by default)"
-                )));
-            }
-            other => {
-                return Err(invalid(format!(
-                    "{input:?} uses the scheme {other}://; enter it as {EXAMPLES}"
-                )));
-            }
-        }
+        let mut url = parse_root(input, &RULES)?;
         let portal = portal_of(url.path()).map_err(|extra| {
             invalid(format!(
-                "{input:?} has the path {extra:?}; enter the server root or the portal root, such as {EXAMPLES}"
+                "{:?} has the path {extra:?}; enter the server root or the portal root, such as \
+                 {EXAMPLES}",
+                input.trim()
             ))
         })?;
         match &portal {
@@ -159,14 +130,6 @@ fn valid_portal(p: &str) -> bool {
         && p.len() <= 100
         && p.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-fn is_loopback(host: &Host<String>) -> bool {
-    match host {
-        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
-        Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
-    }
 }
 
 fn invalid(message: String) -> ConnectorError {

@@ -8,13 +8,22 @@
 //! path (a ServiceNow instance lives at the root of its host).
 
 use std::fmt;
-use std::net::IpAddr;
 
-use url::{Host, Url};
+use url::Url;
 
 use crate::error::{ConnectorError, Result};
+use crate::root_url::{RootUrlRules, is_loopback, parse_root};
 
 const EXAMPLE: &str = "https://<instance>.service-now.com/";
+
+const RULES: RootUrlRules = RootUrlRules {
+    noun: "instance URL",
+    example: EXAMPLE,
+    bare_name_domain: Some(".service-now.com"),
+    credentials: "the credentials",
+    https_reason: "ServiceNow instances must be reached over https:// (plain http is only \
+                   allowed for a local emulator on localhost)",
+};
 
 /// A normalised ServiceNow instance root: scheme, host and optional port, path `/`.
 #[derive(Clone, PartialEq, Eq)]
@@ -22,55 +31,13 @@ pub struct InstanceUrl(Url);
 
 impl InstanceUrl {
     pub fn parse(input: &str) -> Result<Self> {
-        let input = input.trim();
-        if input.is_empty() {
-            return Err(invalid(format!(
-                "the instance URL is empty; enter it as {EXAMPLE}"
-            )));
-        }
-        let with_scheme = if input.contains("://") {
-            input.to_owned()
-        } else if is_bare_instance_name(input) {
-            format!("https://{}.service-now.com/", input.to_ascii_lowercase())
-        } else {
-            format!("https://{input}")
-        };
-        let mut url = Url::parse(&with_scheme).map_err(|e| {
-            invalid(format!(
-                "{input:?} is not a URL ({e}); enter it as {EXAMPLE}"
-            ))
-        })?;
-        let host = url
-            .host()
-            .map(|h| h.to_owned())
-            .ok_or_else(|| invalid(format!("{input:?} has no host name; enter it as {EXAMPLE}")))?;
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(invalid(
-                "the instance URL contains a user name or password; remove it from the URL and \
-                 enter the credentials in the credential fields"
-                    .to_owned(),
-            ));
-        }
-        match url.scheme() {
-            "https" => {}
-            "http" if is_loopback(&host) => {}
-            "http" => {
-                return Err(invalid(format!(
-                    "{input:?} uses http://; ServiceNow instances must be reached over https:// \
-                     (plain http is only allowed for a local emulator on localhost)"
-                )));
-            }
-            other => {
-                return Err(invalid(format!(
-                    "{input:?} uses the scheme {other}://; enter the instance URL as {EXAMPLE}"
-                )));
-            }
-        }
+        let mut url = parse_root(input, &RULES)?;
         let path = url.path().to_owned();
         if let Some(extra) = unexpected_path(&path) {
             return Err(invalid(format!(
-                "{input:?} has the path {extra:?}; a ServiceNow instance URL is just the instance \
-                 root, such as {EXAMPLE}"
+                "{:?} has the path {extra:?}; a ServiceNow instance URL is just the instance \
+                 root, such as {EXAMPLE}",
+                input.trim()
             )));
         }
         url.set_path("/");
@@ -118,23 +85,6 @@ impl fmt::Debug for InstanceUrl {
 
 fn invalid(message: String) -> ConnectorError {
     ConnectorError::config(message)
-}
-
-/// `acme`, `acme-dev`: a name without dots, colons or slashes.
-fn is_bare_instance_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !s.eq_ignore_ascii_case("localhost")
-}
-
-fn is_loopback(host: &Host<String>) -> bool {
-    match host {
-        Host::Domain(d) => {
-            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
-        }
-        Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
-        Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
-    }
 }
 
 /// The part of `path` that is neither empty nor a stray ServiceNow UI or API path, if any.
