@@ -131,6 +131,20 @@ pub async fn patch(
     Ok(Json(update(&state, &cred, id, body).await?))
 }
 
+/// Pause and resume: an update of the active flag alone.
+async fn set_active(
+    state: &HttpState,
+    cred: &Credential,
+    id: String,
+    active: bool,
+) -> Result<Json<Integration>, Problem> {
+    let body = PatchIntegrationBody {
+        settings: None,
+        active: Some(active),
+    };
+    Ok(Json(update(state, cred, id, body).await?))
+}
+
 #[utoipa::path(post, path = "/v1/integrations/{id}/pause", tag = "integrations",
     params(("id" = String, Path)), responses((status = 200, body = Integration)))]
 pub async fn pause(
@@ -138,11 +152,7 @@ pub async fn pause(
     cred: Credential,
     Path(id): Path<String>,
 ) -> Result<Json<Integration>, Problem> {
-    let body = PatchIntegrationBody {
-        settings: None,
-        active: Some(false),
-    };
-    Ok(Json(update(&state, &cred, id, body).await?))
+    set_active(&state, &cred, id, false).await
 }
 
 #[utoipa::path(post, path = "/v1/integrations/{id}/resume", tag = "integrations",
@@ -152,11 +162,7 @@ pub async fn resume(
     cred: Credential,
     Path(id): Path<String>,
 ) -> Result<Json<Integration>, Problem> {
-    let body = PatchIntegrationBody {
-        settings: None,
-        active: Some(true),
-    };
-    Ok(Json(update(&state, &cred, id, body).await?))
+    set_active(&state, &cred, id, true).await
 }
 
 #[utoipa::path(delete, path = "/v1/integrations/{id}", tag = "integrations",
