@@ -15,6 +15,7 @@
 //! Any HTTP status comes back as `Ok(VendorResponse)` (after retries where they apply): what a
 //! status means is the vendor module's business. `Err` means there was no usable response.
 
+mod call;
 pub mod guard;
 pub mod mask;
 pub mod ranges;
@@ -37,6 +38,7 @@ use tracing::Instrument as _;
 use url::Url;
 
 use crate::error::{ConnectorError, Result};
+pub(crate) use call::RestCall;
 pub use guard::{ALLOW_LIST_ENV, ALLOW_LIST_KEY, AllowEntry, AllowList, Refusal};
 use guard::{Guard, VettedResolver};
 pub use ranges::RefusedRange;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use http::{HeaderValue, Method, StatusCode, header};
+use http::StatusCode;
 use lockstep_domain::{IntegrationId, Vendor};
 use serde_json::Value;
 
@@ -78,53 +78,8 @@ impl std::fmt::Debug for JiraClient {
     }
 }
 
-/// One REST call.
-#[derive(Debug, Clone)]
-pub(crate) struct JCall {
-    pub op: &'static str,
-    pub method: Method,
-    /// Below `rest/api/3/`, or a full path when it starts with `rest/`.
-    pub path: String,
-    pub query: Vec<(&'static str, String)>,
-    pub body: Option<Value>,
-    pub idempotent: Option<bool>,
-}
-
-impl JCall {
-    pub fn new(op: &'static str, method: Method, path: impl Into<String>) -> Self {
-        Self {
-            op,
-            method,
-            path: path.into(),
-            query: Vec::new(),
-            body: None,
-            idempotent: None,
-        }
-    }
-
-    pub fn get(op: &'static str, path: impl Into<String>) -> Self {
-        Self::new(op, Method::GET, path)
-    }
-
-    pub fn post(op: &'static str, path: impl Into<String>, body: Value) -> Self {
-        Self::new(op, Method::POST, path).body(body)
-    }
-
-    pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.query.push((name, value.into()));
-        self
-    }
-
-    pub fn body(mut self, body: Value) -> Self {
-        self.body = Some(body);
-        self
-    }
-
-    pub fn idempotent(mut self, idempotent: bool) -> Self {
-        self.idempotent = Some(idempotent);
-        self
-    }
-}
+/// One REST call; its path is below `rest/api/3/`, or a full path when it starts with `rest/`.
+pub(crate) type JCall = crate::http::RestCall;
 
 /// A successful answer's JSON body (`Null` for 204 and empty bodies).
 #[derive(Debug, Clone)]
@@ -200,31 +155,13 @@ impl JiraClient {
         } else {
             format!("rest/api/3/{}", call.path)
         };
-        let mut url = match root {
+        let url = match root {
             Some(root) => root
                 .join(&path)
                 .map_err(|e| ConnectorError::config(e.to_string()))?,
             None => self.site().join(&path),
         };
-        if !call.query.is_empty() {
-            url.query_pairs_mut()
-                .extend_pairs(call.query.iter().map(|(k, v)| (*k, v.as_str())));
-        }
-        let mut req = VendorRequest::new(
-            Vendor::Jira,
-            call.op,
-            self.inner.config.integration_id,
-            call.method.clone(),
-            url,
-        )
-        .header(header::ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(body) = &call.body {
-            req = req.json(body)?;
-        }
-        if let Some(idempotent) = call.idempotent {
-            req = req.idempotent(idempotent);
-        }
-        Ok(req)
+        call.to_request(Vendor::Jira, self.inner.config.integration_id, url)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use http::{HeaderValue, Method, StatusCode, header};
+use http::StatusCode;
 use lockstep_domain::{IntegrationId, Vendor};
 use serde_json::Value;
 
@@ -60,48 +60,9 @@ impl std::fmt::Debug for ServiceNowClient {
     }
 }
 
-/// One Table API (or other REST) call.
-#[derive(Debug, Clone)]
-pub(crate) struct SnCall {
-    pub op: &'static str,
-    pub method: Method,
-    /// Below the instance root, without leading slash: `api/now/table/incident`.
-    pub path: String,
-    pub query: Vec<(&'static str, String)>,
-    pub body: Option<Value>,
-    pub idempotent: Option<bool>,
-    /// Send without credentials (the reachability probe).
-    pub anonymous: bool,
-}
-
-impl SnCall {
-    pub fn new(op: &'static str, method: Method, path: impl Into<String>) -> Self {
-        Self {
-            op,
-            method,
-            path: path.into(),
-            query: Vec::new(),
-            body: None,
-            idempotent: None,
-            anonymous: false,
-        }
-    }
-
-    pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.query.push((name, value.into()));
-        self
-    }
-
-    pub fn body(mut self, body: Value) -> Self {
-        self.body = Some(body);
-        self
-    }
-
-    pub fn idempotent(mut self, idempotent: bool) -> Self {
-        self.idempotent = Some(idempotent);
-        self
-    }
-}
+/// One Table API (or other REST) call; its path is below the instance root, without leading
+/// slash: `api/now/table/incident`.
+pub(crate) type SnCall = crate::http::RestCall;
 
 /// A successful answer: the raw response and its parsed JSON body (`Null` for 204).
 #[derive(Debug, Clone)]
@@ -228,26 +189,8 @@ impl ServiceNowClient {
     }
 
     fn request(&self, call: &SnCall) -> Result<VendorRequest> {
-        let mut url = self.inner.config.instance.join(&call.path);
-        if !call.query.is_empty() {
-            url.query_pairs_mut()
-                .extend_pairs(call.query.iter().map(|(k, v)| (*k, v.as_str())));
-        }
-        let mut req = VendorRequest::new(
-            Vendor::ServiceNow,
-            call.op,
-            self.inner.config.integration_id,
-            call.method.clone(),
-            url,
-        )
-        .header(header::ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(body) = &call.body {
-            req = req.json(body)?;
-        }
-        if let Some(idempotent) = call.idempotent {
-            req = req.idempotent(idempotent);
-        }
-        Ok(req)
+        let url = self.inner.config.instance.join(&call.path);
+        call.to_request(Vendor::ServiceNow, self.inner.config.integration_id, url)
     }
 
     pub(crate) fn auth_kind(&self) -> AuthKind {
