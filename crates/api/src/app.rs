@@ -67,6 +67,7 @@ impl App {
         let mapping = Arc::new(Mapping { ctx: ctx.clone() });
         let presets = Arc::new(Presets { ctx: ctx.clone() });
         let findings = Arc::new(Findings { ctx: ctx.clone() });
+        let tokens = Arc::new(crate::tokens::Tokens { ctx: ctx.clone() });
         let workbench = Arc::new(WorkbenchApi::new(
             ctx.store.clone(),
             ctx.connectors.registry().clone(),
@@ -75,7 +76,7 @@ impl App {
             .add(IntegrationServiceServer::from_arc(integrations.clone()))
             .add(MappingServiceServer::from_arc(mapping.clone()))
             .add(PresetServiceServer::from_arc(presets.clone()))
-            .add(crate::tokens::service(ctx.clone()))
+            .add(crate::tokens::service(tokens.clone()))
             .add(WorkbenchServiceServer::from_arc(workbench.clone()))
             .add(FindingServiceServer::from_arc(findings.clone()));
         let http = crate::http::router(HttpState::new(Inner {
@@ -84,6 +85,7 @@ impl App {
             presets,
             findings,
             workbench,
+            tokens,
             auth: ctx.auth.clone(),
             store: ctx.store.clone(),
             upstream: Upstream::new(&config.upstream)?,

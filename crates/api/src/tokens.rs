@@ -15,8 +15,9 @@ pub struct Tokens {
     pub(crate) ctx: Ctx,
 }
 
-pub(crate) fn service(ctx: Ctx) -> TokenServiceServer<Tokens> {
-    TokenServiceServer::new(Tokens { ctx })
+/// The gRPC service around the object the HTTP API holds too.
+pub(crate) fn service(tokens: std::sync::Arc<Tokens>) -> TokenServiceServer<Tokens> {
+    TokenServiceServer::from_arc(tokens)
 }
 
 fn to_pb(record: &ApiTokenRecord) -> pb::Token {

@@ -1,6 +1,7 @@
 //! Webhook secret rotation with overlap (`RotateWebhookSecret`, `RetireWebhookSecrets`, admin
 //! only): the new secret becomes current while the replaced one stays accepted, so the vendor can
 //! switch over without a delivery being refused; retiring then stops accepting the old ones.
+//! With `generate` the server makes the new secret and answers it once (the pages' rotate action).
 //! ingest-webhook picks changes up within its secret cache's lifetime (30 s by default).
 
 use lockstep_crypto::{Aad, Purpose};
@@ -21,12 +22,23 @@ pub(crate) async fn rotate(
         .await?;
     let req = request.into_inner();
     let id = integration_id("id", &req.id)?;
-    let secret = req.webhook_secret.trim();
-    if secret.is_empty() {
-        return Err(Status::invalid_argument(
-            "webhook_secret is required: the new secret the vendor will sign with",
-        ));
-    }
+    let given = req.webhook_secret.trim();
+    let generated = match (given.is_empty(), req.generate) {
+        (false, true) => {
+            return Err(Status::invalid_argument(
+                "give webhook_secret or set generate, not both",
+            ));
+        }
+        (true, false) => {
+            return Err(Status::invalid_argument(
+                "webhook_secret is required: the new secret the vendor will sign with \
+                 (or set generate to have one generated)",
+            ));
+        }
+        (true, true) => Some(crate::webhook_setup::generate_secret()?),
+        (false, false) => None,
+    };
+    let secret = generated.as_deref().unwrap_or(given);
     let sealed = ctx
         .connectors
         .keyring()
@@ -49,6 +61,8 @@ pub(crate) async fn rotate(
         integration: Some(to_pb(&record)),
         previous_secrets: u32::try_from(previous).unwrap_or(u32::MAX),
         retired: 0,
+        // Answered once: only its sealed form is kept.
+        webhook_secret: generated.unwrap_or_default(),
     }))
 }
 
@@ -77,5 +91,6 @@ pub(crate) async fn retire(
         integration: Some(to_pb(&record)),
         previous_secrets: 0,
         retired: u32::try_from(retired).unwrap_or(u32::MAX),
+        webhook_secret: String::new(),
     }))
 }

@@ -348,6 +348,7 @@ pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
                         pb::RotateWebhookSecretRequest {
                             id: id.clone(),
                             webhook_secret: secret.clone(),
+                            generate: false,
                         },
                     )?)
                     .await?

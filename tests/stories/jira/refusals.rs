@@ -46,6 +46,7 @@ async fn forged_unsigned_retired_token_and_replayed_deliveries_publish_nothing()
             pb::RotateWebhookSecretRequest {
                 id: id.clone(),
                 webhook_secret: new_secret.into(),
+                generate: false,
             },
         ))
         .await

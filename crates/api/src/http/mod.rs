@@ -10,6 +10,7 @@
 //! router beside it.
 
 mod dto;
+mod dto_admin;
 mod dto_integrations;
 mod dto_tickets;
 mod extract;
@@ -18,6 +19,8 @@ mod routes_findings;
 mod routes_integrations;
 mod routes_presets;
 mod routes_tickets;
+mod routes_tokens;
+mod routes_webhook_secrets;
 mod session;
 mod upstream;
 
@@ -35,6 +38,7 @@ use lockstep_store::Store;
 use serde::{Deserialize, Serialize};
 
 pub use dto::*;
+pub use dto_admin::*;
 pub use dto_integrations::*;
 pub use dto_tickets::*;
 pub use extract::CSRF_HEADER;
@@ -46,6 +50,7 @@ use crate::findings::Findings;
 use crate::integrations::Integrations;
 use crate::mapping::Mapping;
 use crate::presets::Presets;
+use crate::tokens::Tokens;
 use crate::workbench::WorkbenchApi;
 
 /// `[http]` of the api: the HTTP JSON API's listener.
@@ -81,6 +86,7 @@ pub struct Inner {
     pub(crate) presets: Arc<Presets>,
     pub(crate) findings: Arc<Findings>,
     pub(crate) workbench: Arc<WorkbenchApi>,
+    pub(crate) tokens: Arc<Tokens>,
     pub(crate) auth: Authenticator,
     pub(crate) store: Store,
     pub(crate) upstream: Upstream,
@@ -187,6 +193,7 @@ pub fn router(state: HttpState) -> Router {
             "/v1/presets/{id}",
             get(p::get).put(p::update).delete(p::delete),
         )
+        .merge(admin_routes())
         .route("/v1/openapi.json", get(openapi_json))
         .route("/v1", any(no_route))
         .route("/v1/{*rest}", any(no_route))
@@ -194,6 +201,20 @@ pub fn router(state: HttpState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Tokens and webhook-secret rotation (`routes_tokens`, `routes_webhook_secrets`).
+fn admin_routes() -> Router<HttpState> {
+    use routes_tokens as tk;
+    use routes_webhook_secrets as ws;
+    Router::new()
+        .route("/v1/tokens", get(tk::list))
+        .route("/v1/tokens/{id}/revoke", post(tk::revoke))
+        .route("/v1/integrations/{id}/webhook-secret", post(ws::rotate))
+        .route(
+            "/v1/integrations/{id}/webhook-secret/retire",
+            post(ws::retire),
+        )
 }
 
 /// The API beside the pages' router. The pages own every path outside `/v1/` (their own

@@ -9,6 +9,7 @@ use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::{dto, dto_integrations, dto_tickets, routes_findings, routes_integrations};
+use super::{dto_admin, routes_tokens, routes_webhook_secrets};
 use super::{routes_presets, routes_tickets, session};
 
 #[derive(OpenApi)]
@@ -32,9 +33,12 @@ use super::{routes_presets, routes_tickets, session};
         routes_integrations::fields,
         routes_presets::list, routes_presets::create, routes_presets::get,
         routes_presets::update, routes_presets::delete,
+        routes_tokens::list, routes_tokens::revoke,
+        routes_webhook_secrets::rotate, routes_webhook_secrets::retire,
     ),
     components(schemas(Problem, session::Session, session::SignIn, dto::FieldValues,
-        dto_tickets::TicketSpec, dto_integrations::Settings, dto_integrations::Credentials)),
+        dto_tickets::TicketSpec, dto_integrations::Settings, dto_integrations::Credentials,
+        dto_admin::Token)),
     modifiers(&Security, &Problems),
     security(("bearer" = []), ("session" = [])),
 )]

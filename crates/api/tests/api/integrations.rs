@@ -376,6 +376,7 @@ async fn a_webhook_secret_rotates_with_overlap_until_the_old_one_is_retired() {
             pb::RotateWebhookSecretRequest {
                 id: created.id.clone(),
                 webhook_secret: secret.into(),
+                generate: false,
             },
         )
     };

@@ -8,6 +8,7 @@ mod auth;
 mod destination;
 mod findings;
 mod hostile;
+mod http_admin;
 mod http_auth;
 mod http_client;
 mod http_parity;
