@@ -5,7 +5,8 @@
 # subject prefix, every listener on a free port. A bounded number of cases per operation
 # (HTTP_API_CASES, default 25). Checks: no 5xx, responses match the schema (status codes, content
 # types, bodies, headers), and every operation that needs a credential refuses a request without
-# one (schemathesis' ignored_auth: 401). schemathesis comes from PyPI, pinned in
+# one (schemathesis' ignored_auth: 401). scripts/http-api-hooks.py serializes the streamed import's
+# application/x-ndjson bodies. schemathesis comes from PyPI, pinned in
 # scripts/http-api-requirements.txt, installed once into .tools/http-api-venv.
 # Needs DATABASE_URL and NATS_URL (scripts/with-services.sh provides them) and psql.
 set -euo pipefail
@@ -69,6 +70,7 @@ done
 [ -n "$http" ] || { cat "$work/up.log" >&2; echo "lockstep up printed no http address" >&2; exit 1; }
 echo "HTTP API at http://$http (lockstep up log: $work/up.log)"
 
+SCHEMATHESIS_HOOKS="$root/scripts/http-api-hooks.py" \
 "$venv/bin/st" run "http://$http/v1/openapi.json" \
   --wait-for-schema 30 \
   --header "Authorization: Bearer $token" \

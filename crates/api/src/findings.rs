@@ -161,6 +161,28 @@ async fn set_status(
     Ok(out.remove(0))
 }
 
+impl Findings {
+    /// `ImportFindingsStream` over any stream of pieces: the gRPC method's, or the HTTP route's
+    /// request body cut into pieces. One function, so both check the caller and write alike.
+    pub async fn import_pieces<S>(
+        &self,
+        request: Request<S>,
+    ) -> Result<Response<import_stream::ProgressStream>, Status>
+    where
+        S: tokio_stream::Stream<Item = Result<pb::ImportFindingsPiece, Status>> + Send + Unpin,
+    {
+        // The caller is checked on the metadata alone: the pieces need not be Sync.
+        let (metadata, extensions, pieces) = request.into_parts();
+        let credential = Request::from_parts(metadata, extensions, ());
+        let caller = self
+            .ctx
+            .caller(&credential, Access::Write, "importing findings")
+            .await?;
+        let progress = import_stream::start(self.ctx.store.clone(), caller, pieces).await?;
+        Ok(Response::new(progress))
+    }
+}
+
 #[tonic::async_trait]
 impl FindingService for Findings {
     async fn import_findings(
@@ -194,13 +216,7 @@ impl FindingService for Findings {
         &self,
         request: Request<tonic::Streaming<pb::ImportFindingsPiece>>,
     ) -> Result<Response<Self::ImportFindingsStreamStream>, Status> {
-        let caller = self
-            .ctx
-            .caller(&request, Access::Write, "importing findings")
-            .await?;
-        let progress =
-            import_stream::start(self.ctx.store.clone(), caller, request.into_inner()).await?;
-        Ok(Response::new(progress))
+        self.import_pieces(request).await
     }
 
     async fn list_findings(

@@ -122,7 +122,11 @@ fn title(value: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-fn json_item(item: &Value, scanner: &str, now: OffsetDateTime) -> Result<NewFinding, String> {
+pub(crate) fn json_item(
+    item: &Value,
+    scanner: &str,
+    now: OffsetDateTime,
+) -> Result<NewFinding, String> {
     let key =
         text(item, "key").ok_or("key is required (the scanner's stable id of the finding)")?;
     let title_text = text(item, "title").ok_or("title is required")?;

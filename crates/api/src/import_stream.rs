@@ -1,7 +1,10 @@
-//! `ImportFindingsStream`: scans larger than one gRPC message (4 MiB), sent in pieces.
+//! `ImportFindingsStream`: scans larger than one gRPC message (4 MiB), sent in pieces — by a
+//! gRPC client, or as the body of `POST /v1/findings/import-stream` (the HTTP route cuts the
+//! body into pieces and runs this same code).
 //!
-//! The whole document is received and checked before anything is written, so a bad finding
-//! anywhere means nothing is imported. The findings are then written in chunks of
+//! The whole upload is received and checked before anything is written, so a bad finding
+//! anywhere means nothing is imported. A JSON or SARIF document is held until complete; NDJSON
+//! is parsed line by line as it arrives ([`crate::import_ndjson`]), holding only the findings. The findings are then written in chunks of
 //! [`CHUNK_FINDINGS`] inside one transaction, with a progress message per chunk; the last
 //! message comes only after the commit. A failure (or the client going away) drops the
 //! transaction, so a scan is imported completely or not at all.
@@ -13,9 +16,11 @@ use lockstep_store::{ImportOutcome, NewFinding, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Status, Streaming};
+use tokio_stream::{Stream, StreamExt};
+use tonic::Status;
 
 use crate::import;
+use crate::import_ndjson::Lines;
 
 /// The largest document accepted. Parsing holds it in memory a few times over.
 pub const MAX_IMPORT_BYTES: usize = 256 << 20;
@@ -26,54 +31,106 @@ pub const CHUNK_FINDINGS: usize = 1_000;
 
 pub type ProgressStream = ReceiverStream<Result<pb::ImportProgress, Status>>;
 
-/// The document the client sent, with the format and scanner of its first piece.
-struct Upload {
-    format: i32,
-    scanner: String,
-    content: Vec<u8>,
+/// What the pieces are gathered into: a document (JSON, SARIF) parsed when it is complete, or
+/// NDJSON lines parsed as they arrive.
+enum Upload {
+    Document {
+        format: i32,
+        scanner: String,
+        content: Vec<u8>,
+    },
+    Lines(Lines),
 }
 
-async fn receive(mut pieces: Streaming<pb::ImportFindingsPiece>) -> Result<Upload, Status> {
+impl Upload {
+    fn new(piece: &pb::ImportFindingsPiece) -> Self {
+        if piece.format == pb::ImportFormat::Ndjson as i32 {
+            Upload::Lines(Lines::new(&piece.scanner, OffsetDateTime::now_utc()))
+        } else {
+            Upload::Document {
+                format: piece.format,
+                scanner: piece.scanner.clone(),
+                content: Vec::new(),
+            }
+        }
+    }
+
+    fn add(&mut self, bytes: &[u8]) {
+        match self {
+            Upload::Document { content, .. } => content.extend_from_slice(bytes),
+            Upload::Lines(lines) => lines.feed(bytes),
+        }
+    }
+
+    fn findings(self) -> Result<Vec<NewFinding>, Status> {
+        match self {
+            Upload::Document {
+                format,
+                scanner,
+                content,
+            } => parse(format, &content, &scanner),
+            Upload::Lines(lines) => lines.finish().map_err(nothing_imported),
+        }
+    }
+}
+
+/// Reads every piece and checks the findings; nothing is written yet. Any stream of pieces: the
+/// gRPC method's, or the HTTP route's request body cut into pieces.
+async fn receive<S>(mut pieces: S) -> Result<Vec<NewFinding>, Status>
+where
+    S: Stream<Item = Result<pb::ImportFindingsPiece, Status>> + Unpin,
+{
     let mut upload: Option<Upload> = None;
-    while let Some(piece) = pieces.message().await? {
+    let mut received = 0usize;
+    while let Some(piece) = pieces.next().await.transpose()? {
         if piece.content.len() > MAX_PIECE_BYTES {
             return Err(Status::invalid_argument(format!(
                 "a piece holds {} bytes; send at most {MAX_PIECE_BYTES} bytes a piece",
                 piece.content.len()
             )));
         }
-        let upload = upload.get_or_insert_with(|| Upload {
-            format: piece.format,
-            scanner: piece.scanner.clone(),
-            content: Vec::new(),
-        });
-        if upload.content.len() + piece.content.len() > MAX_IMPORT_BYTES {
+        received += piece.content.len();
+        if received > MAX_IMPORT_BYTES {
             return Err(Status::invalid_argument(format!(
                 "the document is larger than {} MiB; split the scan into several imports \
                  (re-importing a finding updates it, never duplicates it)",
                 MAX_IMPORT_BYTES >> 20
             )));
         }
-        upload.content.extend_from_slice(&piece.content);
+        upload
+            .get_or_insert_with(|| Upload::new(&piece))
+            .add(&piece.content);
     }
-    upload.ok_or_else(|| {
-        Status::invalid_argument("the stream held no document; send at least one piece")
-    })
+    upload
+        .ok_or_else(|| {
+            Status::invalid_argument("the stream held no document; send at least one piece")
+        })?
+        .findings()
 }
 
-/// Every finding of `upload`, or INVALID_ARGUMENT listing the problems (nothing written).
+fn nothing_imported(e: crate::import::ImportError) -> Status {
+    Status::invalid_argument(format!("nothing was imported: {e}"))
+}
+
+/// Every finding of a whole document, or INVALID_ARGUMENT listing the problems (nothing written).
 pub fn parse(format: i32, content: &[u8], scanner: &str) -> Result<Vec<NewFinding>, Status> {
     let now = OffsetDateTime::now_utc();
     let parsed = match pb::ImportFormat::try_from(format) {
         Ok(pb::ImportFormat::Json) => import::parse_json(content, scanner, now),
         Ok(pb::ImportFormat::Sarif) => import::parse_sarif(content, scanner, now),
+        Ok(pb::ImportFormat::Ndjson) => {
+            let mut lines = Lines::new(scanner, now);
+            lines.feed(content);
+            lines.finish()
+        }
         _ => {
             return Err(Status::invalid_argument(
-                "format is required: IMPORT_FORMAT_JSON or IMPORT_FORMAT_SARIF",
+                "format is required: IMPORT_FORMAT_JSON, IMPORT_FORMAT_SARIF or \
+                 IMPORT_FORMAT_NDJSON",
             ));
         }
     };
-    parsed.map_err(|e| Status::invalid_argument(format!("nothing was imported: {e}")))
+    parsed.map_err(nothing_imported)
 }
 
 pub fn imported(outcome: &ImportOutcome) -> Vec<pb::ImportedFinding> {
@@ -90,14 +147,11 @@ pub fn imported(outcome: &ImportOutcome) -> Vec<pb::ImportedFinding> {
 
 /// Receives and checks the document, then writes it in the background, reporting on the
 /// returned stream.
-pub async fn start(
-    store: Store,
-    caller: Caller,
-    pieces: Streaming<pb::ImportFindingsPiece>,
-) -> Result<ProgressStream, Status> {
-    let upload = receive(pieces).await?;
-    let findings = parse(upload.format, &upload.content, &upload.scanner)?;
-    drop(upload);
+pub async fn start<S>(store: Store, caller: Caller, pieces: S) -> Result<ProgressStream, Status>
+where
+    S: Stream<Item = Result<pb::ImportFindingsPiece, Status>> + Unpin,
+{
+    let findings = receive(pieces).await?;
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
         let result = write(&store, caller.tenant, &findings, &tx).await;

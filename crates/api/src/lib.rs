@@ -25,6 +25,7 @@ mod fields;
 pub mod findings;
 pub mod http;
 pub mod import;
+pub mod import_ndjson;
 pub mod import_stream;
 pub mod integrations;
 pub mod mapping;

@@ -83,3 +83,14 @@ impl From<pb::WebhookSecretsResponse> for WebhookSecrets {
         }
     }
 }
+
+/// The answer of a streamed import, given after the transaction committed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ImportStreamResult {
+    pub created: i32,
+    pub updated: i32,
+    /// Findings imported (created + updated).
+    pub findings: i32,
+    /// Chunks of 1,000 findings written inside the one transaction.
+    pub chunks: i32,
+}

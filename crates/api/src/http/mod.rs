@@ -16,6 +16,7 @@ mod dto_tickets;
 mod extract;
 mod openapi;
 mod routes_findings;
+mod routes_import_stream;
 mod routes_integrations;
 mod routes_presets;
 mod routes_tickets;
@@ -171,6 +172,11 @@ pub fn router(state: HttpState) -> Router {
         .route("/v1/sync/status", get(t::sync_status))
         .route("/v1/findings", get(f::list))
         .route("/v1/findings/import", post(f::import))
+        // Streams its body past MAX_BODY_BYTES (the import stream's own limits apply).
+        .route(
+            "/v1/findings/import-stream",
+            post(routes_import_stream::import_stream),
+        )
         .route("/v1/findings/{id}", get(f::get))
         .route("/v1/findings/{id}/activity", get(f::activity))
         .route("/v1/findings/{id}/status", post(f::set_status))

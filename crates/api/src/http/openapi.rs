@@ -9,7 +9,7 @@ use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::{dto, dto_integrations, dto_tickets, routes_findings, routes_integrations};
-use super::{dto_admin, routes_tokens, routes_webhook_secrets};
+use super::{dto_admin, routes_import_stream, routes_tokens, routes_webhook_secrets};
 use super::{routes_presets, routes_tickets, session};
 
 #[derive(OpenApi)]
@@ -26,6 +26,7 @@ use super::{routes_presets, routes_tickets, session};
         routes_tickets::create, routes_tickets::bulk, routes_tickets::check,
         routes_findings::list, routes_findings::get, routes_findings::activity,
         routes_findings::set_status, routes_findings::import,
+        routes_import_stream::import_stream,
         routes_integrations::list, routes_integrations::create, routes_integrations::get,
         routes_integrations::patch, routes_integrations::delete, routes_integrations::pause,
         routes_integrations::resume, routes_integrations::test, routes_integrations::rotate,
