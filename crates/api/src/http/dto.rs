@@ -7,6 +7,38 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
+/// The documented values of a string the server parses into one of a closed set, from the
+/// domain's own list, so the OpenAPI document (and schemathesis) offer what the server takes.
+pub mod values {
+    use lockstep_domain::{FindingStatus, Vendor};
+    use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+
+    fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Object {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(values))
+            .build()
+    }
+
+    pub fn finding_status() -> Object {
+        one_of(FindingStatus::ALL.iter().map(|s| s.as_str()))
+    }
+
+    /// A finding status, or "" for none.
+    pub fn finding_status_or_none() -> Object {
+        one_of(std::iter::once("").chain(FindingStatus::ALL.iter().map(|s| s.as_str())))
+    }
+
+    /// A vendor, or "" for ServiceNow.
+    pub fn vendor_or_default() -> Object {
+        one_of(std::iter::once("").chain(Vendor::ALL.iter().map(|v| v.as_str())))
+    }
+
+    pub fn import_format() -> Object {
+        one_of(["json", "sarif"])
+    }
+}
+
 /// A protobuf timestamp as RFC 3339, or `None`.
 pub fn when(ts: Option<prost_types::Timestamp>) -> Option<String> {
     ts.as_ref()
@@ -58,8 +90,11 @@ impl From<pb::FieldValues> for FieldValues {
 /// A finding's ticket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TicketLink {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub finding_id: String,
+    #[schema(format = Uuid)]
     pub integration_id: String,
     pub integration_name: String,
     pub vendor: String,
@@ -74,8 +109,11 @@ pub struct TicketLink {
     pub failure_reason: String,
     pub vendor_state: String,
     pub sla_breached: bool,
+    #[schema(format = DateTime)]
     pub sla_due_time: Option<String>,
+    #[schema(format = DateTime)]
     pub create_time: Option<String>,
+    #[schema(format = DateTime)]
     pub update_time: Option<String>,
 }
 
@@ -105,6 +143,7 @@ impl From<pb::TicketLink> for TicketLink {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Finding {
+    #[schema(format = Uuid)]
     pub id: String,
     pub scanner_key: String,
     pub title: String,
@@ -115,9 +154,13 @@ pub struct Finding {
     pub cve: String,
     pub cwe: u32,
     pub scanner: String,
+    #[schema(format = DateTime)]
     pub first_seen_time: Option<String>,
+    #[schema(format = DateTime)]
     pub last_seen_time: Option<String>,
+    #[schema(format = DateTime)]
     pub create_time: Option<String>,
+    #[schema(format = DateTime)]
     pub update_time: Option<String>,
     pub tickets: Vec<TicketLink>,
 }
@@ -152,8 +195,11 @@ pub struct FindingPage {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ActivityEntry {
+    #[schema(format = Uuid)]
     pub id: String,
+    #[schema(format = Uuid)]
     pub finding_id: String,
+    #[schema(format = DateTime)]
     pub time: Option<String>,
     /// webhook, poll, manual, ...
     pub channel: String,
@@ -199,8 +245,10 @@ pub struct ActivityPage {
 #[serde(default)]
 pub struct SetStatusBody {
     /// open, in_progress, re_test, closed, risk_accepted, false_positive
+    #[schema(schema_with = values::finding_status)]
     pub status: String,
     /// Refuse the change (409) unless the finding has this status now; "" for no check.
+    #[schema(schema_with = values::finding_status_or_none)]
     pub expected_status: String,
     /// Kept in the activity feed (at most 2,000 characters).
     pub note: String,
@@ -210,6 +258,7 @@ pub struct SetStatusBody {
 #[serde(default)]
 pub struct ImportBody {
     /// json (Lockstep's format) or sarif.
+    #[schema(schema_with = values::import_format)]
     pub format: String,
     /// The scanner's name when the document does not say.
     pub scanner: String,
@@ -219,6 +268,7 @@ pub struct ImportBody {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ImportedFinding {
+    #[schema(format = Uuid)]
     pub id: String,
     pub scanner_key: String,
     pub created: bool,
@@ -252,10 +302,13 @@ impl From<pb::ImportFindingsResponse> for ImportResult {
 /// A preset of ticket field values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Preset {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     pub fields: FieldValues,
+    #[schema(format = DateTime)]
     pub create_time: Option<String>,
+    #[schema(format = DateTime)]
     pub update_time: Option<String>,
 }
 

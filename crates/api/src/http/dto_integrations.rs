@@ -70,6 +70,7 @@ impl SettingsPatch {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Integration {
+    #[schema(format = Uuid)]
     pub id: String,
     /// servicenow, jira, manageengine (ServiceDesk Plus)
     pub vendor: String,
@@ -83,8 +84,11 @@ pub struct Integration {
     pub settings: Settings,
     /// False while paused.
     pub active: bool,
+    #[schema(format = DateTime)]
     pub create_time: Option<String>,
+    #[schema(format = DateTime)]
     pub update_time: Option<String>,
+    #[schema(format = DateTime)]
     pub credentials_rotate_time: Option<String>,
     /// Create only: the vendor's id of the webhook Lockstep registered.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -225,6 +229,7 @@ pub struct CreateIntegrationBody {
     /// A UUID that makes a retried create return the first one's integration.
     pub request_id: String,
     /// servicenow (default), jira, manageengine (ServiceDesk Plus)
+    #[schema(schema_with = super::dto::values::vendor_or_default)]
     pub vendor: String,
     pub name: String,
     pub base_url: String,
@@ -312,6 +317,7 @@ pub struct MappingRules {
     pub rules: serde_json::Value,
     pub is_default: bool,
     pub severity: Vec<SeverityMapping>,
+    #[schema(format = DateTime)]
     pub update_time: Option<String>,
     /// Values the instance could not confirm.
     pub instance_warnings: Vec<String>,

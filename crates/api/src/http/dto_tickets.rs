@@ -10,13 +10,16 @@ use super::dto::{FieldValues, TicketLink, when};
 /// One row of the Tickets workbench.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LinkedTicket {
+    #[schema(format = Uuid)]
     pub link_id: String,
+    #[schema(format = Uuid)]
     pub finding_id: String,
     pub finding_title: String,
     pub scanner_key: String,
     pub asset: String,
     pub severity: String,
     pub finding_status: String,
+    #[schema(format = Uuid)]
     pub integration_id: String,
     pub integration_name: String,
     pub vendor: String,
@@ -28,14 +31,17 @@ pub struct LinkedTicket {
     /// The finding's page here.
     pub finding_link: String,
     pub vendor_state: String,
+    #[schema(format = DateTime)]
     pub sla_due_at: Option<String>,
     pub sla_breached: bool,
     /// How long past `sla_due_at` the ticket is, in seconds (0 when not overdue).
     pub overdue_secs: u64,
+    #[schema(format = DateTime)]
     pub last_synced_at: Option<String>,
     pub last_sync_channel: String,
     /// The integration's last poll error; empty when its last poll succeeded.
     pub sync_error: String,
+    #[schema(format = DateTime)]
     pub linked_at: Option<String>,
 }
 
@@ -142,11 +148,13 @@ pub struct TicketPage {
 /// The outcome of re-syncing one integration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ResyncResult {
+    #[schema(format = Uuid)]
     pub integration_id: String,
     pub ok: bool,
     pub tickets_changed: u32,
     pub tickets_read: u32,
     pub error: String,
+    #[schema(format = DateTime)]
     pub watermark: Option<String>,
 }
 
@@ -172,6 +180,7 @@ pub struct ResyncOne {
 pub struct ResyncAllBody {
     /// Integrations to re-sync; empty for every active one.
     #[serde(default)]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub integration_ids: Vec<String>,
 }
 
@@ -192,11 +201,15 @@ impl From<pb::ResyncAllResponse> for ResyncAll {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PollStatus {
+    #[schema(format = Uuid)]
     pub integration_id: String,
     pub integration_name: String,
     pub active: bool,
+    #[schema(format = DateTime)]
     pub watermark: Option<String>,
+    #[schema(format = DateTime)]
     pub last_success_at: Option<String>,
+    #[schema(format = DateTime)]
     pub next_due_at: Option<String>,
     pub last_error: String,
     pub consecutive_failures: u32,
@@ -236,6 +249,7 @@ impl From<pb::GetPollStatusResponse> for PollStatuses {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct TicketSpec {
+    #[schema(format = Uuid)]
     pub integration_id: String,
     /// The container: a ServiceNow table, a Jira project, ...; "" for the integration's default.
     pub table: String,
@@ -268,6 +282,7 @@ impl From<TicketSpec> for pb::TicketSpec {
 #[serde(default)]
 pub struct PreviewBody {
     pub spec: TicketSpec,
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub finding_ids: Vec<String>,
 }
 
@@ -322,6 +337,7 @@ impl From<pb::PreviewTicketsResponse> for Previews {
 pub struct CreateTicketBody {
     /// A UUID: repeating the request with it never creates a second ticket.
     pub request_id: String,
+    #[schema(format = Uuid)]
     pub finding_id: String,
     pub spec: TicketSpec,
 }
@@ -331,6 +347,7 @@ pub struct CreateTicketBody {
 pub struct BulkCreateBody {
     pub request_id: String,
     /// At most 500.
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub finding_ids: Vec<String>,
     pub spec: TicketSpec,
 }
@@ -387,6 +404,7 @@ impl From<pb::BulkCreateTicketsResponse> for BulkResults {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CheckLinksBody {
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub finding_ids: Vec<String>,
     /// Only links to this integration; "" for any.
     pub integration_id: String,

@@ -42,7 +42,7 @@ pub async fn list(
 }
 
 /// One finding with its ticket links.
-#[utoipa::path(get, path = "/v1/findings/{id}", tag = "findings", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/findings/{id}", tag = "findings", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = Finding)))]
 pub async fn get(
     State(state): State<HttpState>,
@@ -56,7 +56,7 @@ pub async fn get(
 
 /// A finding's activity feed, newest first; each inbound change names channel and vendor user.
 #[utoipa::path(get, path = "/v1/findings/{id}/activity", tag = "findings",
-    params(("id" = String, Path), ("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    params(("id" = String, Path, format = Uuid), ("page_size" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = ActivityPage)))]
 pub async fn activity(
     State(state): State<HttpState>,
@@ -83,7 +83,7 @@ pub async fn activity(
 
 /// An analyst's status change; linked tickets follow.
 #[utoipa::path(post, path = "/v1/findings/{id}/status", tag = "findings",
-    params(("id" = String, Path)), request_body = SetStatusBody,
+    params(("id" = String, Path, format = Uuid)), request_body = SetStatusBody,
     responses((status = 200, body = Finding)))]
 pub async fn set_status(
     State(state): State<HttpState>,

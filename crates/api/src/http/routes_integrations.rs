@@ -64,7 +64,7 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/integrations/{id}", tag = "integrations",
-    params(("id" = String, Path)), responses((status = 200, body = Integration)))]
+    params(("id" = String, Path, format = Uuid)), responses((status = 200, body = Integration)))]
 pub async fn get(
     State(state): State<HttpState>,
     cred: Credential,
@@ -120,7 +120,7 @@ async fn update(
 
 /// Changes settings (auto-close, default table, poll interval) and/or pauses or resumes.
 #[utoipa::path(patch, path = "/v1/integrations/{id}", tag = "integrations",
-    params(("id" = String, Path)), request_body = PatchIntegrationBody,
+    params(("id" = String, Path, format = Uuid)), request_body = PatchIntegrationBody,
     responses((status = 200, body = Integration)))]
 pub async fn patch(
     State(state): State<HttpState>,
@@ -146,7 +146,7 @@ async fn set_active(
 }
 
 #[utoipa::path(post, path = "/v1/integrations/{id}/pause", tag = "integrations",
-    params(("id" = String, Path)), responses((status = 200, body = Integration)))]
+    params(("id" = String, Path, format = Uuid)), responses((status = 200, body = Integration)))]
 pub async fn pause(
     State(state): State<HttpState>,
     cred: Credential,
@@ -156,7 +156,7 @@ pub async fn pause(
 }
 
 #[utoipa::path(post, path = "/v1/integrations/{id}/resume", tag = "integrations",
-    params(("id" = String, Path)), responses((status = 200, body = Integration)))]
+    params(("id" = String, Path, format = Uuid)), responses((status = 200, body = Integration)))]
 pub async fn resume(
     State(state): State<HttpState>,
     cred: Credential,
@@ -166,7 +166,7 @@ pub async fn resume(
 }
 
 #[utoipa::path(delete, path = "/v1/integrations/{id}", tag = "integrations",
-    params(("id" = String, Path)), responses((status = 204, description = "Deleted")))]
+    params(("id" = String, Path, format = Uuid)), responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     State(state): State<HttpState>,
     cred: Credential,
@@ -181,7 +181,7 @@ pub async fn delete(
 
 /// The connection test: each check with its remedy. Leaves nothing on the instance.
 #[utoipa::path(post, path = "/v1/integrations/{id}/test", tag = "integrations",
-    params(("id" = String, Path)), responses((status = 200, body = ConnectionTest)))]
+    params(("id" = String, Path, format = Uuid)), responses((status = 200, body = ConnectionTest)))]
 pub async fn test(
     State(state): State<HttpState>,
     cred: Credential,
@@ -195,7 +195,7 @@ pub async fn test(
 }
 
 #[utoipa::path(post, path = "/v1/integrations/{id}/credentials", tag = "integrations",
-    params(("id" = String, Path)), request_body = RotateCredentialsBody,
+    params(("id" = String, Path, format = Uuid)), request_body = RotateCredentialsBody,
     responses((status = 200, body = Integration)))]
 pub async fn rotate(
     State(state): State<HttpState>,
@@ -215,7 +215,7 @@ pub async fn rotate(
 }
 
 #[utoipa::path(get, path = "/v1/integrations/{id}/mapping", tag = "integrations",
-    params(("id" = String, Path)), responses((status = 200, body = MappingRules)))]
+    params(("id" = String, Path, format = Uuid)), responses((status = 200, body = MappingRules)))]
 pub async fn get_mapping(
     State(state): State<HttpState>,
     cred: Credential,
@@ -228,7 +228,7 @@ pub async fn get_mapping(
 
 /// Saves mapping rules, checked against the instance's choice lists.
 #[utoipa::path(put, path = "/v1/integrations/{id}/mapping", tag = "integrations",
-    params(("id" = String, Path)), request_body = MappingBody,
+    params(("id" = String, Path, format = Uuid)), request_body = MappingBody,
     responses((status = 200, body = MappingRules)))]
 pub async fn put_mapping(
     State(state): State<HttpState>,
@@ -250,7 +250,7 @@ pub async fn put_mapping(
 
 /// The escalation form's fields for one container, live from the vendor.
 #[utoipa::path(get, path = "/v1/integrations/{id}/fields", tag = "integrations",
-    params(("id" = String, Path),
+    params(("id" = String, Path, format = Uuid),
         ("container" = Option<String>, Query, description = "A ServiceNow table, a Jira project key, ...; empty for the integration's default")),
     responses((status = 200, body = FieldMetadata)))]
 pub async fn fields(

@@ -51,7 +51,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(resp.into_inner().into())))
 }
 
-#[utoipa::path(get, path = "/v1/presets/{id}", tag = "presets", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/presets/{id}", tag = "presets", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = Preset)))]
 pub async fn get(
     State(state): State<HttpState>,
@@ -65,7 +65,7 @@ pub async fn get(
     Ok(Json(resp.into_inner().into()))
 }
 
-#[utoipa::path(put, path = "/v1/presets/{id}", tag = "presets", params(("id" = String, Path)),
+#[utoipa::path(put, path = "/v1/presets/{id}", tag = "presets", params(("id" = String, Path, format = Uuid)),
     request_body = PresetBody, responses((status = 200, body = Preset)))]
 pub async fn update(
     State(state): State<HttpState>,
@@ -82,7 +82,7 @@ pub async fn update(
     Ok(Json(resp.into_inner().into()))
 }
 
-#[utoipa::path(delete, path = "/v1/presets/{id}", tag = "presets", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/presets/{id}", tag = "presets", params(("id" = String, Path, format = Uuid)),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(
     State(state): State<HttpState>,

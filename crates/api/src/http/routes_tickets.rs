@@ -48,7 +48,7 @@ pub fn page_of(resp: pb::ListLinkedTicketsResponse) -> TicketPage {
 /// Every linked ticket of the caller's tenant, filtered, newest link first.
 #[utoipa::path(get, path = "/v1/tickets", tag = "tickets",
     params(
-        ("integration" = Option<Vec<String>>, Query, description = "Integration ids", explode = true),
+        ("integration" = Option<Vec<uuid::Uuid>>, Query, description = "Integration ids", explode = true),
         ("vendor" = Option<Vec<String>>, Query, description = "servicenow, jira, manageengine", explode = true),
         ("severity" = Option<Vec<String>>, Query, description = "critical, high, medium, low, info", explode = true),
         ("finding_status" = Option<Vec<String>>, Query, explode = true),
@@ -106,7 +106,7 @@ fn csv_line(cells: impl IntoIterator<Item = String>) -> String {
 /// Every row of the filter as CSV, streamed a page (200 rows) at a time.
 #[utoipa::path(get, path = "/v1/tickets.csv", tag = "tickets",
     params(
-        ("integration" = Option<Vec<String>>, Query, explode = true),
+        ("integration" = Option<Vec<uuid::Uuid>>, Query, explode = true),
         ("vendor" = Option<Vec<String>>, Query, explode = true),
         ("severity" = Option<Vec<String>>, Query, explode = true),
         ("finding_status" = Option<Vec<String>>, Query, explode = true),
@@ -181,7 +181,7 @@ pub async fn csv(
 
 /// Re-syncs one row now (no cooldown): polls the change feed of the link's integration.
 #[utoipa::path(post, path = "/v1/tickets/{link_id}/resync", tag = "tickets",
-    params(("link_id" = String, Path)),
+    params(("link_id" = String, Path, format = Uuid)),
     responses((status = 200, body = ResyncOne)))]
 pub async fn resync_link(
     State(state): State<HttpState>,
@@ -228,7 +228,7 @@ pub async fn resync_all(
 
 /// The poll status of the given integrations (all when none are given).
 #[utoipa::path(get, path = "/v1/sync/status", tag = "tickets",
-    params(("integration" = Option<Vec<String>>, Query, explode = true)),
+    params(("integration" = Option<Vec<uuid::Uuid>>, Query, explode = true)),
     responses((status = 200, body = PollStatuses)))]
 pub async fn sync_status(
     State(state): State<HttpState>,

@@ -296,4 +296,30 @@ async fn the_openapi_document_is_served_without_a_credential() {
     // Every authenticated route documents its 401 problem.
     assert!(doc["paths"]["/v1/tickets"]["get"]["responses"]["401"].is_object());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // What the server parses is declared, so generated requests reach the routes' real work:
+    // ids are UUIDs, times RFC 3339, closed sets enumerated.
+    let id = &doc["paths"]["/v1/findings/{id}"]["get"]["parameters"][0]["schema"];
+    assert_eq!(id["format"], "uuid", "{id}");
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["TicketSpec"]["properties"]["integration_id"]["format"],
+        "uuid"
+    );
+    assert_eq!(
+        schemas["CreateTicketBody"]["properties"]["finding_id"]["format"],
+        "uuid"
+    );
+    assert_eq!(
+        schemas["BulkCreateBody"]["properties"]["finding_ids"]["items"]["format"],
+        "uuid"
+    );
+    assert_eq!(
+        schemas["Finding"]["properties"]["create_time"]["format"],
+        "date-time"
+    );
+    let status = &schemas["SetStatusBody"]["properties"]["status"]["enum"];
+    assert!(
+        status.as_array().unwrap().contains(&json!("re_test")),
+        "{status}"
+    );
 }
