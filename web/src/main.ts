@@ -9,6 +9,7 @@ import { ticketsPage } from './pages/tickets';
 import { findingsPage } from './pages/findings';
 import { findingPage } from './pages/finding';
 import { integrationsPage, integrationPage } from './pages/integrations';
+import { tokensPage } from './pages/tokens';
 
 export interface PageContext {
   main: HTMLElement;
@@ -32,6 +33,7 @@ const ROUTES: Route[] = [
   { pattern: /^\/findings\/([^/]+)$/, title: 'Finding', page: (m) => (ctx) => findingPage(ctx, decodeURIComponent(m[1] ?? '')) },
   { pattern: /^\/integrations$/, title: 'Integrations', page: () => integrationsPage },
   { pattern: /^\/integrations\/([^/]+)$/, title: 'Integration', page: (m) => (ctx) => integrationPage(ctx, decodeURIComponent(m[1] ?? '')) },
+  { pattern: /^\/tokens$/, title: 'API tokens', page: () => tokensPage },
 ];
 
 let generation = 0;
@@ -61,6 +63,8 @@ function header(): HTMLElement {
         link('/tickets', 'Tickets'),
         link('/findings', 'Findings'),
         link('/integrations', 'Integrations'),
+        // Admins only: the server refuses the others anyway.
+        can('admin') && link('/tokens', 'API tokens'),
       ),
     s &&
       h(

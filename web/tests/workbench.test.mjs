@@ -7,6 +7,7 @@ import { launch, screenshot } from './browser.mjs';
 import { Stack, missing } from './harness.mjs';
 import { seed } from './seed.mjs';
 import { keyboardOnly, pageForwardAndBack, resyncAllTwice, resyncRow, signInAndFilter } from './tickets.mjs';
+import { revokedTokenCannotSignIn, webhookSecretShownOnce } from './admin.mjs';
 import { bulkEscalate, escalateOne, integrationLifecycle, integrationsAdmin, otherTenantSeesNothing, viewerCannotEscalate } from './escalation.mjs';
 
 const skip = missing.length ? `set ${missing.join(', ')} (scripts/test-web.sh does)` : false;
@@ -58,3 +59,5 @@ t('integrations: connection test, pause and resume; analysts see no admin contro
 t('a viewer sees but cannot escalate, and the server refuses it', viewerCannotEscalate);
 t('a second tenant sees nothing of the first in any page or API', otherTenantSeesNothing);
 t('integrations: create in the form, connection test remedies, rotate credentials, mapping checked, auto-close', integrationLifecycle);
+t('webhook secret: rotate shows the new secret once (copy, warning), retire the old; analysts see neither', webhookSecretShownOnce);
+t('API tokens: a viewer sees none; the admin revokes its token, which then fails to sign in', revokedTokenCannotSignIn);

@@ -32,6 +32,7 @@ pub const PAGE_PATHS: &[&str] = &[
     "/findings/{id}",
     "/integrations",
     "/integrations/{id}",
+    "/tokens",
 ];
 
 /// The workbench's routes, to merge into a service's router (any state).

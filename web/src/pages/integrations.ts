@@ -1,10 +1,11 @@
 // Integrations: everyone sees them; admins create them, test the connection (each check with its
-// remedy), rotate credentials, edit the mapping (validated against the instance), set auto-close
+// remedy), rotate credentials and the webhook secret, edit the mapping (validated against the instance), set auto-close
 // and pause or resume polling.
 
 import { allIntegrations, can, get, message, post, request, type Integration } from '../api';
 import { field, h, replace, select, time } from '../dom';
 import { navigate, type PageContext } from '../main';
+import { webhookSecretSection } from './webhook_secret';
 
 const VENDORS: Array<[string, string]> = [
   ['servicenow', 'ServiceNow'],
@@ -213,6 +214,7 @@ export async function integrationPage({ main, stale }: PageContext, id: string):
     checks,
     settingsForm(i, admin, path, say),
     admin ? rotateForm(path, say) : null,
+    admin ? webhookSecretSection(path, say) : null,
     await mappingEditor(path, admin, say),
   );
 }
