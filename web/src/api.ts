@@ -162,6 +162,21 @@ export interface ResyncResult {
   error: string;
 }
 
+/** The answer of re-syncing one ticket (POST /v1/tickets/{link_id}/resync). */
+export interface TicketResync {
+  link_id: string;
+  finding_id: string;
+  integration_id: string;
+  ticket_key: string;
+  /** current: nothing new; applied: changed and applied before the answer; published: changed, applying. */
+  outcome: 'current' | 'applied' | 'published';
+  vendor_state: string;
+  vendor_state_label: string;
+  vendor_version: string;
+  finding_status: string;
+  last_sync_channel: string;
+}
+
 export interface Finding {
   id: string;
   scanner_key: string;

@@ -13,6 +13,7 @@ mod integrations;
 mod misc;
 mod render;
 mod reset_version;
+mod resync_ticket;
 mod tickets;
 mod tokens;
 mod tracing;

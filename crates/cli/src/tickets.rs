@@ -149,6 +149,12 @@ pub enum TicketsCommand {
         #[arg(long, default_value_t = 200)]
         page_size: u32,
     },
+    /// Read one linked ticket from its vendor now (no cooldown); when it changed, answers once
+    /// the change is applied (outcome applied), else current (or published, still applying).
+    Resync {
+        /// The ticket link id (the `link_id` of `lockstep tickets list --output json`).
+        link: String,
+    },
     /// Admin: forget the vendor version of a finding's live ticket links (or of one link), so
     /// the next observation of the ticket applies whatever its version. For a ticket frozen by a
     /// vendor version from the future that no poll has repaired.
@@ -222,6 +228,7 @@ pub async fn run(cli: &Cli, cmd: &TicketsCommand) -> Result<()> {
             .await;
         }
         TicketsCommand::ResetVersion { id } => return crate::reset_version::run(cli, id).await,
+        TicketsCommand::Resync { link } => return crate::resync_ticket::run(cli, link).await,
         TicketsCommand::Check {
             findings,
             integration,
@@ -355,7 +362,8 @@ pub async fn run(cli: &Cli, cmd: &TicketsCommand) -> Result<()> {
         }
         TicketsCommand::List { .. }
         | TicketsCommand::Check { .. }
-        | TicketsCommand::ResetVersion { .. } => {}
+        | TicketsCommand::ResetVersion { .. }
+        | TicketsCommand::Resync { .. } => {}
     }
     Ok(())
 }
@@ -402,7 +410,7 @@ async fn list(
         page_token = page.next_page_token;
     }
     match cli.output {
-        Output::Json => render::json(&Value::Array(rows.iter().map(|r| json!({"finding_id": r.finding_id, "scanner_key": r.scanner_key,
+        Output::Json => render::json(&Value::Array(rows.iter().map(|r| json!({"link_id": r.link_id, "finding_id": r.finding_id, "scanner_key": r.scanner_key,
             "finding_title": r.finding_title, "severity": r.severity, "finding_status": r.finding_status,
             "integration_id": r.integration_id, "integration_name": r.integration_name, "ticket_key": r.ticket_key,
             "vendor_state": r.vendor_state, "deep_link": r.deep_link, "sla_breached": r.sla_breached,

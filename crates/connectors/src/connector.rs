@@ -265,11 +265,12 @@ pub trait Connector: Send + Sync {
     async fn push(&self, ticket: &TicketRef, change: &OutboundChange) -> Result<TicketObservation>;
 
     /// One ticket as the vendor has it now: the re-read a webhook notice asks for
-    /// ([`crate::VendorSpec::webhook_payload_is_notice`]). The default refuses: vendors whose
-    /// payload is the state never need it.
+    /// ([`crate::VendorSpec::webhook_payload_is_notice`]) and a re-sync of one ticket
+    /// (`SyncService.ResyncTicket`). The default refuses, for a vendor that cannot read one
+    /// ticket (every built-in vendor can).
     async fn read_ticket(&self, ticket: &TicketRef) -> Result<TicketObservation> {
         Err(ConnectorError::config(format!(
-            "{} tickets are not re-read on webhook arrival ({ticket})",
+            "{} tickets cannot be read one at a time ({ticket})",
             self.vendor()
         )))
     }

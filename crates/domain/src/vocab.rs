@@ -93,14 +93,24 @@ vocabulary!(
 );
 
 vocabulary!(
-    /// How a change reached us, recorded on every activity row and link.
+    /// How a change reached us, recorded on every activity row and link. `resync`: a person asked
+    /// for one ticket to be read from the vendor now (`SyncService.ResyncTicket`).
     SyncChannel, "sync channel", {
         Webhook => "webhook",
         Poll => "poll",
         Manual => "manual",
         Api => "api",
+        Resync => "resync",
     }
 );
+
+impl SyncChannel {
+    /// Whether the change is Lockstep's own read of the vendor's current record (a poll, or a
+    /// re-sync of one ticket), as opposed to something pushed to us or written by us.
+    pub const fn reads_vendor_record(&self) -> bool {
+        matches!(self, SyncChannel::Poll | SyncChannel::Resync)
+    }
+}
 
 impl FindingStatus {
     /// Statuses in which the work on a finding is over.

@@ -58,6 +58,9 @@ pub struct PollerSettings {
     pub publish_concurrency: usize,
     #[serde(with = "serde_duration")]
     pub resync_all_cooldown: Duration,
+    /// How long ResyncTicket waits for the applier to commit what it published.
+    #[serde(with = "serde_duration")]
+    pub resync_ticket_apply_wait: Duration,
     pub replica_id: String,
 }
 
@@ -74,6 +77,7 @@ impl Default for PollerSettings {
             sla_sweep_interval: Duration::from_secs(3600),
             publish_concurrency: 64,
             resync_all_cooldown: Duration::from_secs(60),
+            resync_ticket_apply_wait: Duration::from_secs(10),
             replica_id: String::new(),
         }
     }

@@ -11,6 +11,9 @@
 //! - [`notice`]: webhook notices (a payload that only names the ticket): the ticket re-read and
 //!   published as an observation of channel webhook.
 //! - [`resync`] and [`grpc`]: `SyncService` (Resync, ResyncAll with its cooldown, GetPollStatus).
+//! - [`resync_ticket`]: `SyncService.ResyncTicket`, one ticket read now and published with channel
+//!   `resync`, answered once the applier committed it; [`reread`] is the read-and-publish path it
+//!   shares with [`notice`].
 //! - [`App`]: the service, runnable in-process on port 0.
 
 mod app;
@@ -20,7 +23,9 @@ pub mod grpc;
 pub mod metrics;
 pub mod notice;
 pub mod poll;
+pub mod reread;
 pub mod resync;
+pub mod resync_ticket;
 pub mod scheduler;
 pub mod sla;
 
@@ -39,6 +44,7 @@ pub use app::{App, AppError, Deps};
 pub use config::{Config, PollerSettings};
 pub use poll::{PollFailure, PollReport, PollSuccess, event_id};
 pub use resync::ResyncError;
+pub use resync_ticket::{TicketResync, TicketResyncOutcome};
 pub use scheduler::CycleReport;
 
 /// The polling engine of one replica. Cheap to clone.

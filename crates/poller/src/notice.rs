@@ -4,7 +4,8 @@
 //! `webhook.…`, so the applier never applies what such a payload claims. Here each delivery's
 //! ticket is re-read through the connector and the reading is published on
 //! `observed.<tenant>.<integration>` with channel `webhook` (the webhook moved it), under the
-//! same id a poll of that ticket version gets, so a version is applied once whichever comes first.
+//! same id a poll of that ticket version gets, so a version is applied once whichever comes first
+//! (the read and the publication are [`crate::reread`], shared with the re-sync of one ticket).
 //!
 //! A delivery that can never be re-read (unparsable, unknown integration, a ticket the vendor
 //! refuses to show) is dead-lettered on its own; a transient failure (vendor or NATS) naks the
@@ -16,13 +17,11 @@ use lockstep_bus::{ConsumerSettings, Delivery, Event as _};
 use lockstep_domain::{IntegrationId, SyncChannel, TenantId, Vendor};
 use lockstep_platform::Shutdown;
 use lockstep_proto::v1;
-use lockstep_service_kit::vendor;
 use lockstep_store::StoreError;
 use prost::Message as _;
 use time::OffsetDateTime;
 
 use crate::Poller;
-use crate::poll::event_id;
 
 /// The durable consumer every replica shares.
 pub const CONSUMER: &str = "poller-notices";
@@ -151,34 +150,31 @@ impl Poller {
         if delivery.vendor.parse::<Vendor>().ok() != Some(record.vendor) {
             return Outcome::Unusable("the delivery's vendor is not its integration's".into());
         }
-        let connectors = &self.inner.connectors;
-        let spec = match connectors.registry().spec(record.vendor) {
+        let spec = match self.inner.connectors.registry().spec(record.vendor) {
             Ok(spec) => spec,
             Err(e) => return Outcome::Unusable(e.to_string()),
         };
+        if !spec.webhook_payload_is_notice() {
+            // ingest-webhook routes only notice vendors here: anything else is a mistake.
+            return Outcome::Unusable(format!(
+                "{} webhook payloads carry the ticket's state; they are not re-read on arrival",
+                record.vendor
+            ));
+        }
         // The payload is trusted only to say WHICH ticket: the state is read from the vendor.
         let named = match spec.parse_webhook(&delivery.body, OffsetDateTime::now_utc()) {
             Ok(event) => event.observation.ticket,
             Err(e) => return Outcome::Unusable(e.to_string()),
         };
-        let client = match connectors.connector(&vendor::access(&record)) {
-            Ok(c) => c,
-            Err(e) => return Outcome::Unusable(e.to_string()),
-        };
-        let observation = match client.read_ticket(&named).await {
+        let observation = match self.read_one(&record, &named).await {
             Ok(o) => o,
             Err(e) if e.is_transient() => return Outcome::Retry(e.to_string()),
             Err(e) => return Outcome::Unusable(format!("re-reading {named}: {e}")),
         };
-        let event = v1::TicketObserved {
-            event_id: event_id(integration, &observation),
-            tenant_id: tenant.to_string(),
-            integration_id: integration.to_string(),
-            observation: Some((&observation).into()),
-            channel: SyncChannel::Webhook.as_str().to_owned(),
-        };
-        let subject = self.inner.bus.subjects().observed(tenant, integration);
-        match self.inner.bus.publish(&subject, &event).await {
+        match self
+            .publish_reading(&record, &observation, SyncChannel::Webhook)
+            .await
+        {
             Ok(_) => Outcome::Published,
             Err(e) => Outcome::Retry(e.to_string()),
         }

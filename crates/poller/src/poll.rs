@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt, stream};
 use lockstep_connectors::{ConnectorError, FeedBatch};
-use lockstep_domain::{IntegrationId, TenantId, TicketLinkId, TicketObservation, TicketTarget};
+use lockstep_domain::{
+    IntegrationId, TenantId, TicketLinkId, TicketObservation, TicketTarget, VendorVersion,
+};
 use lockstep_proto::v1;
 use lockstep_service_kit::vendor;
 use lockstep_store::{ClaimedPoll, StoreError};
@@ -138,6 +140,17 @@ fn next_watermark(
     batch.next_watermark.max(floor)
 }
 
+/// Whether a reading of `read` is news to a link holding `held`: the link holds no version yet,
+/// an older one, or one lying after `now` (frozen by a version from the future, which the
+/// applier repairs from a read of the vendor's record).
+pub(crate) fn is_news(
+    held: Option<VendorVersion>,
+    read: VendorVersion,
+    now: OffsetDateTime,
+) -> bool {
+    held.is_none_or(|held| read > held || held.lies_after(now))
+}
+
 /// The newest observation per ticket whose live link holds an older version (or none yet), or a
 /// version that lies after `now`: a link frozen by a version from the future is repaired by a poll
 /// observation (the sync-applier decides, under its clock-skew setting; see
@@ -153,10 +166,7 @@ fn news(
         let Some(link) = live.get(external) else {
             continue;
         };
-        if link
-            .version
-            .is_some_and(|held| obs.version <= held && !held.lies_after(now))
-        {
+        if !is_news(link.version, obs.version, now) {
             continue;
         }
         match newest.get(external) {

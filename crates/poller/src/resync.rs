@@ -1,11 +1,14 @@
 //! On-demand re-sync: poll one integration now (no cooldown), or every given one (once per
-//! cooldown per caller, enforced in PostgreSQL so it holds across replicas).
+//! cooldown per caller, enforced in PostgreSQL so it holds across replicas). The re-sync of one
+//! ticket is [`crate::resync_ticket`]; the errors of all three are [`ResyncError`].
 
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use lockstep_domain::{IntegrationId, TenantId};
-use lockstep_store::StoreError;
+use lockstep_bus::BusError;
+use lockstep_connectors::ConnectorError;
+use lockstep_domain::{IntegrationId, TenantId, TicketLinkId};
+use lockstep_store::{StoreError, TicketLinkState};
 
 use crate::{PollReport, Poller};
 
@@ -24,6 +27,21 @@ pub enum ResyncError {
     Busy { integration: IntegrationId },
     #[error("re-sync of all integrations is cooling down; try again in {} s", remaining.as_secs_f64().ceil())]
     CoolingDown { remaining: Duration },
+    #[error(
+        "ticket link {link} has no ticket to read (it is {state}): only a live link's ticket can \
+         be re-synced; create or retry the ticket first"
+    )]
+    NoTicket {
+        link: TicketLinkId,
+        state: TicketLinkState,
+    },
+    #[error("reading {ticket} from the vendor failed: {source}")]
+    Vendor {
+        ticket: String,
+        source: ConnectorError,
+    },
+    #[error("publishing the reading failed: {0}; try again")]
+    Publish(BusError),
 }
 
 impl Poller {

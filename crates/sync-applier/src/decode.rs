@@ -165,6 +165,16 @@ fn webhook(registry: &Registry, event: &v1::WebhookReceived) -> Result<Inbound, 
     })
 }
 
+/// The channel of a `TicketObserved`: a re-read the poller made on a webhook notice counts as the
+/// webhook's doing, one a person asked for as a re-sync; anything else (empty) is a poll. Only
+/// these three come from the poller: a `manual` or `api` claim on this subject is not believed.
+fn observed_channel(claimed: &str) -> SyncChannel {
+    match claimed.parse::<SyncChannel>() {
+        Ok(c @ (SyncChannel::Webhook | SyncChannel::Resync)) => c,
+        _ => SyncChannel::Poll,
+    }
+}
+
 fn observed(payload: &[u8]) -> Result<Inbound, Unusable> {
     let event = v1::TicketObserved::decode(payload)
         .map_err(|e| unusable(format!("not a TicketObserved event: {e}")))?;
@@ -175,12 +185,7 @@ fn observed(payload: &[u8]) -> Result<Inbound, Unusable> {
         .ok_or_else(|| unusable("the event carries no observation"))?;
     let observation =
         TicketObservation::try_from(wire).map_err(|e| unusable(format!("observation: {e}")))?;
-    // A re-read the poller made on a webhook notice counts as the webhook's doing.
-    let channel = if event.channel == SyncChannel::Webhook.as_str() {
-        SyncChannel::Webhook
-    } else {
-        SyncChannel::Poll
-    };
+    let channel = observed_channel(&event.channel);
     Ok(Inbound {
         event_id: event.event_id,
         tenant,
@@ -189,4 +194,18 @@ fn observed(payload: &[u8]) -> Result<Inbound, Unusable> {
         observation,
         traceparent: String::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_observation_names_webhook_resync_or_poll_and_nothing_else() {
+        assert_eq!(observed_channel("webhook"), SyncChannel::Webhook);
+        assert_eq!(observed_channel("resync"), SyncChannel::Resync);
+        for claimed in ["", "poll", "manual", "api", "bogus"] {
+            assert_eq!(observed_channel(claimed), SyncChannel::Poll, "{claimed:?}");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 // Tickets: every linked finding across the integrations, 200 rows a page. Every filter and the page
 // live in the URL (a GET form), so a view is bookmarked or shared by its address.
 
-import { ApiError, allIntegrations, can, get, message, post, query, type Integration, type LinkedTicket, type ResyncResult } from '../api';
+import { ApiError, allIntegrations, can, get, message, post, query, type Integration, type LinkedTicket, type ResyncResult, type TicketResync } from '../api';
 import { ago, duration, field, h, replace, select, severityBadge, time } from '../dom';
 import { navigate, type PageContext } from '../main';
 import { pager } from '../paging';
@@ -158,8 +158,8 @@ function row(r: LinkedTicket, analyst: boolean, banner: HTMLElement, reload: () 
     button.addEventListener('click', async () => {
       button.disabled = true;
       try {
-        const out = await post<{ result: ResyncResult }>(`/v1/tickets/${encodeURIComponent(r.link_id)}/resync`);
-        showResult(banner, [out.result], out.result.tickets_changed);
+        const out = await post<TicketResync>(`/v1/tickets/${encodeURIComponent(r.link_id)}/resync`);
+        showTicketResult(banner, out);
         await reload();
       } catch (e) {
         showError(banner, e);
@@ -180,6 +180,24 @@ function showResult(banner: HTMLElement, results: ResyncResult[], changed: numbe
     // The poller publishes what changed; the applier commits it a moment later.
     changed > 0 ? ' Changes are applied within seconds: Refresh if a row still shows the old state.' : '',
     failed.map((f) => h('div', {}, `Integration ${f.integration_id} failed: ${f.error}`)),
+  );
+}
+
+// The row's re-sync reads that one ticket; when it changed, the server answers once the change
+// is applied (outcome "applied"), so the reload that follows shows it.
+function showTicketResult(banner: HTMLElement, out: TicketResync): void {
+  const changed = out.outcome === 'current' ? 0 : 1;
+  const state = out.vendor_state_label ? `${out.vendor_state_label} (${out.vendor_state})` : out.vendor_state;
+  const status = out.finding_status.replace('_', ' ');
+  banner.className = 'banner ok';
+  replace(
+    banner,
+    `Re-sync done: ${changed} ticket${changed === 1 ? '' : 's'} changed. `,
+    out.outcome === 'current'
+      ? `${out.ticket_key} is already current: vendor state ${state}, finding ${status}.`
+      : out.outcome === 'applied'
+        ? `${out.ticket_key} now shows vendor state ${state}; the finding is ${status}.`
+        : `${out.ticket_key} reads vendor state ${state}; the change is applied within seconds: Refresh if the row still shows the old state.`,
   );
 }
 

@@ -171,9 +171,51 @@ impl From<pb::IntegrationResyncResult> for ResyncResult {
     }
 }
 
+/// The outcome of re-syncing one ticket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct ResyncOne {
-    pub result: Option<ResyncResult>,
+pub struct TicketResync {
+    #[schema(format = Uuid)]
+    pub link_id: String,
+    #[schema(format = Uuid)]
+    pub finding_id: String,
+    #[schema(format = Uuid)]
+    pub integration_id: String,
+    pub ticket_key: String,
+    /// `current`: Lockstep already held the vendor's version, nothing was published;
+    /// `applied`: the change was published and applied before this answer; `published`: not
+    /// applied within the poller's wait, it applies when sync-applier reaches it.
+    pub outcome: String,
+    /// The vendor's raw state, its label when the vendor gave one, and its version.
+    pub vendor_state: String,
+    pub vendor_state_label: String,
+    pub vendor_version: String,
+    /// The finding's status at the answer (after the change when `applied`).
+    pub finding_status: String,
+    /// `resync` when this re-sync applied the change; `poll` or `webhook` when they brought it.
+    pub last_sync_channel: String,
+}
+
+impl From<pb::ResyncTicketResponse> for TicketResync {
+    fn from(r: pb::ResyncTicketResponse) -> Self {
+        let outcome = match pb::TicketResyncOutcome::try_from(r.outcome) {
+            Ok(pb::TicketResyncOutcome::Current) => "current",
+            Ok(pb::TicketResyncOutcome::Applied) => "applied",
+            Ok(pb::TicketResyncOutcome::Published) => "published",
+            _ => "unspecified",
+        };
+        TicketResync {
+            link_id: r.link_id,
+            finding_id: r.finding_id,
+            integration_id: r.integration_id,
+            ticket_key: r.ticket_key,
+            outcome: outcome.to_owned(),
+            vendor_state: r.vendor_state,
+            vendor_state_label: r.vendor_state_label,
+            vendor_version: r.vendor_version,
+            finding_status: r.finding_status,
+            last_sync_channel: r.last_sync_channel,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

@@ -8,12 +8,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
-use lockstep_domain::TicketLinkId;
 use lockstep_proto::v1 as pb;
 use lockstep_proto::v1::workbench_service_server::WorkbenchService as _;
-use lockstep_service_kit::convert::parse_id;
 use lockstep_service_kit::problem::Problem;
-use lockstep_service_kit::{Access, status};
 
 use super::HttpState;
 use super::dto_tickets::*;
@@ -179,35 +176,23 @@ pub async fn csv(
         .into_response())
 }
 
-/// Re-syncs one row now (no cooldown): polls the change feed of the link's integration.
+/// Re-syncs one row now (no cooldown): reads that ticket from its vendor and, when it changed,
+/// answers once the change is applied.
 #[utoipa::path(post, path = "/v1/tickets/{link_id}/resync", tag = "tickets",
     params(("link_id" = String, Path, format = Uuid)),
-    responses((status = 200, body = ResyncOne)))]
+    responses((status = 200, body = TicketResync)))]
 pub async fn resync_link(
     State(state): State<HttpState>,
     cred: Credential,
     Path(link_id): Path<String>,
-) -> Result<Json<ResyncOne>, Problem> {
-    // The same authentication as every call, then the tenant-scoped read of the link.
-    let caller = state
-        .auth
-        .authenticate_metadata(cred.request(()).metadata())
+) -> Result<Json<TicketResync>, Problem> {
+    let req = pb::ResyncTicketRequest { link_id };
+    let resp = state
+        .upstream
+        .sync()
+        .resync_ticket(cred.request(req))
         .await?;
-    caller.require(Access::Write, "re-syncing a ticket")?;
-    let id = parse_id("link_id", &link_id, TicketLinkId::parse)?;
-    let link = state
-        .store
-        .links()
-        .get(caller.tenant, id)
-        .await
-        .map_err(status::from_store)?;
-    let req = pb::ResyncRequest {
-        integration_id: link.integration_id.to_string(),
-    };
-    let resp = state.upstream.sync().resync(cred.request(req)).await?;
-    Ok(Json(ResyncOne {
-        result: resp.into_inner().result.map(Into::into),
-    }))
+    Ok(Json(resp.into_inner().into()))
 }
 
 /// Re-syncs the given integrations (every active one when none are given); once a minute per

@@ -472,7 +472,7 @@ async fn workbench(env: &Env, http: &Http, integration: &str) -> String {
     all["rows"][0]["link_id"].as_str().unwrap().to_owned()
 }
 
-/// SyncService (poller, over gRPC from the api): re-sync a row, re-sync all with its cooldown,
+/// SyncService (poller, over gRPC from the api): re-sync a row (ResyncTicket), re-sync all with its cooldown,
 /// poll status.
 async fn sync(env: &Env, http: &Http, integration: &str, link: &str) {
     let analyst = &env.a.analyst;
@@ -483,8 +483,28 @@ async fn sync(env: &Env, http: &Http, integration: &str, link: &str) {
     let one = http
         .ok_post(&format!("/v1/tickets/{link}/resync"), analyst, json!({}))
         .await;
-    assert_eq!(one["result"]["ok"], true, "{one}");
-    assert_eq!(one["result"]["integration_id"], integration);
+    let expected = grpc
+        .resync_ticket(req(
+            analyst,
+            pb::ResyncTicketRequest {
+                link_id: link.to_owned(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    // Nothing changed in the emulator: both answers are "current", field for field.
+    assert_eq!(one, v(j::TicketResync::from(expected)));
+    assert_eq!(one["outcome"], "current", "{one}");
+    assert_eq!(one["integration_id"], integration);
+    let missing = http
+        .post(
+            &format!("/v1/tickets/{}/resync", uuid::Uuid::new_v4()),
+            Auth::Bearer(analyst),
+            json!({}),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
     let a = http
         .post(
             &format!("/v1/tickets/{link}/resync"),

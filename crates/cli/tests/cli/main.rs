@@ -1,6 +1,6 @@
 //! The `lockstep` binary end to end: admin bootstrap through the database, then the gRPC commands
-//! against an in-process api and ticket-writer and the ServiceNow emulator, with the documented
-//! exit codes.
+//! against an in-process api, ticket-writer and poller and the ServiceNow emulator, with the
+//! documented exit codes.
 
 mod import;
 mod support;
@@ -48,6 +48,7 @@ async fn bootstrap_import_escalate_and_exit_codes() {
     let keyring =
         std::sync::Arc::new(lockstep_crypto::Keyring::from_list(MASTER_KEYS, "test").unwrap());
     let shutdown = Shutdown::new();
+    let shutdown_poller = shutdown.clone();
     let mut api_config: lockstep_api::Config = lockstep_platform::config::load_with_env(
         lockstep_api::config::DEFAULTS,
         None,
@@ -69,8 +70,27 @@ async fn bootstrap_import_escalate_and_exit_codes() {
     let writer_config: lockstep_ticket_writer::Config = lockstep_platform::config::load_with_env(
         lockstep_ticket_writer::config::DEFAULTS,
         None,
+        service_env.clone(),
+    )
+    .unwrap();
+    let mut poller_config: lockstep_poller::Config = lockstep_platform::config::load_with_env(
+        lockstep_poller::config::DEFAULTS,
+        None,
         service_env,
     )
+    .unwrap();
+    // Only the re-sync below reads the vendor.
+    poller_config.poller.tick = std::time::Duration::from_secs(3600);
+    let poller = lockstep_poller::App::build(
+        poller_config.clone(),
+        lockstep_poller::Deps {
+            store: db.store().clone(),
+            bus: bus.clone(),
+            keyring: keyring.clone(),
+            http: poller_config.vendor_http.executor().unwrap(),
+        },
+    )
+    .await
     .unwrap();
     let writer = lockstep_ticket_writer::App::build(
         writer_config,
@@ -83,8 +103,10 @@ async fn bootstrap_import_escalate_and_exit_codes() {
     .await
     .unwrap();
     let (api_addr, writer_addr) = (api.local_addr(), writer.local_addr());
+    let poller_addr = poller.grpc_addr();
     tokio::spawn(api.run(shutdown.clone()));
     tokio::spawn(writer.run(shutdown.clone()));
+    tokio::spawn(async move { poller.run(shutdown_poller).await.unwrap() });
 
     let mut cli = Cli {
         env: vec![
@@ -93,6 +115,10 @@ async fn bootstrap_import_escalate_and_exit_codes() {
             (
                 "LOCKSTEP_WRITER_URL".into(),
                 format!("http://{writer_addr}"),
+            ),
+            (
+                "LOCKSTEP_POLLER_URL".into(),
+                format!("http://{poller_addr}"),
             ),
         ],
     };
@@ -189,6 +215,24 @@ async fn bootstrap_import_escalate_and_exit_codes() {
     );
     let table = cli.ok(&["findings", "list"]).await;
     assert!(table.contains("INC00100"), "{table}");
+
+    // One row re-synced: nothing changed in the emulator, so the ticket is current.
+    let rows = cli.json(&["tickets", "list"]).await;
+    let link = rows[0]["link_id"].as_str().unwrap().to_owned();
+    let resync = cli.json(&["tickets", "resync", &link]).await;
+    assert_eq!(resync["outcome"], "current", "{resync}");
+    assert_eq!(resync["ticket"], rows[0]["ticket_key"], "{resync}");
+    assert_eq!(resync["vendor_state"], "1", "{resync}");
+    let table = cli.ok(&["tickets", "resync", &link]).await;
+    assert!(table.contains("current"), "{table}");
+    assert_eq!(
+        cli.run(&["tickets", "resync", &uuid_like()])
+            .await
+            .status
+            .code(),
+        Some(3),
+        "an unknown link is NOT_FOUND"
+    );
 
     // Exit codes by class.
     let missing = uuid_like();

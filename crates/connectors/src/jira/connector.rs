@@ -55,6 +55,13 @@ impl Connector for JiraClient {
         self.push_change(ticket, change).await
     }
 
+    /// One GET of the issue (by its id, which survives a move to another project) with the
+    /// fields the change feed reads.
+    async fn read_ticket(&self, ticket: &TicketRef) -> Result<TicketObservation> {
+        project_of(ticket.target())?;
+        self.read_issue(ticket.external_id().as_str()).await
+    }
+
     async fn changes_since(
         &self,
         watermark: OffsetDateTime,

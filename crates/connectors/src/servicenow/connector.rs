@@ -249,6 +249,11 @@ impl Connector for ServiceNowClient {
         self.update_state(ticket, &state).await
     }
 
+    /// One GET of the record with the fields the change feed reads.
+    async fn read_ticket(&self, ticket: &TicketRef) -> Result<TicketObservation> {
+        self.get_ticket(ticket).await
+    }
+
     async fn changes_since(
         &self,
         watermark: OffsetDateTime,

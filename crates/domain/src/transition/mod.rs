@@ -39,7 +39,7 @@
 //!   [`TransitionPolicy::max_clock_skew`] ahead of the receiver's clock ([`Arrival::now`],
 //!   injected: this module never reads a clock) changes nothing and records nothing
 //!   ([`Outcome::FutureVersion`]); the caller flags it in the activity feed and a metric.
-//! - **A poll repairs a version from the future.** A link may already hold such a version (stored
+//! - **A poll (or a re-sync of the ticket) repairs a version from the future.** A link may already hold such a version (stored
 //!   before this rule, or when the receiver's clock was wrong). A poll observation is the vendor's
 //!   own current record, read by Lockstep, so when the link's stored version lies more than the
 //!   skew ahead of the clock, a poll observation is not stale: it replaces the stored version
@@ -67,7 +67,8 @@ pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
 pub struct Arrival {
     /// The receiver's clock at the decision (injected; the transition never reads a clock).
     pub now: OffsetDateTime,
-    /// The channel that brought it; only [`SyncChannel::Poll`] repairs a version from the future.
+    /// The channel that brought it; only a read of the vendor's record (a poll or a re-sync,
+    /// [`SyncChannel::reads_vendor_record`]) repairs a version from the future.
     pub channel: SyncChannel,
 }
 
@@ -221,7 +222,7 @@ pub fn apply(
     let replaces = link
         .vendor
         .as_ref()
-        .filter(|stored| arrival.channel == SyncChannel::Poll && stored.version.lies_after(latest))
+        .filter(|stored| arrival.channel.reads_vendor_record() && stored.version.lies_after(latest))
         .map(|stored| stored.version);
     if let Some(stored) = link
         .vendor

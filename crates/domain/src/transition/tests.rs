@@ -281,7 +281,7 @@ fn from_the_future(state: &str, minutes: i64) -> TicketObservation {
 fn a_version_beyond_the_clock_skew_is_refused_and_changes_nothing() {
     let policy = servicenow(false);
     let start = run(link(Open), &[incident("2", 0)], &policy);
-    for channel in [SyncChannel::Webhook, SyncChannel::Poll] {
+    for channel in [SyncChannel::Webhook, SyncChannel::Poll, SyncChannel::Resync] {
         let far = apply(
             &start,
             &from_the_future("6", 60 * 24 * 365),
@@ -333,6 +333,12 @@ fn a_poll_repairs_a_link_whose_version_lies_in_the_future_and_a_webhook_does_not
             from: InProgress,
             to: ReTest
         }
+    );
+    // A re-sync of the ticket reads the vendor's record too, and repairs alike.
+    let resync = apply(&frozen, &resolved, &policy, arrival(SyncChannel::Resync));
+    assert_eq!(
+        (resync.outcome, resync.replaces),
+        (poll.outcome, poll.replaces)
     );
     assert_eq!(poll.replaces, frozen.vendor.as_ref().map(|v| v.version));
     assert!(poll.reason.contains("from the future"), "{}", poll.reason);

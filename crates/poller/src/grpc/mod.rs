@@ -2,5 +2,6 @@
 
 mod reset;
 mod sync;
+mod ticket;
 
 pub use sync::SyncApi;

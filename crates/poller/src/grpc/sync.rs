@@ -1,12 +1,12 @@
-//! `SyncService`: Resync (one integration, no cooldown), ResyncAll (cooldown per caller) and
-//! GetPollStatus, and ResetVendorVersion (`reset.rs`). Every call is authenticated by bearer token
+//! `SyncService`: Resync (one integration, no cooldown), ResyncTicket (one ticket, `ticket.rs`),
+//! ResyncAll (cooldown per caller) and GetPollStatus, and ResetVendorVersion (`reset.rs`). Every call is authenticated by bearer token
 //! and scoped to the caller's tenant; re-syncing needs the analyst or admin role, reading the
 //! status any role, resetting a link's vendor version the admin role.
 
-use lockstep_domain::IntegrationId;
+use lockstep_domain::{IntegrationId, TicketLinkId};
 use lockstep_proto::v1 as pb;
 use lockstep_proto::v1::sync_service_server::{SyncService, SyncServiceServer};
-use lockstep_service_kit::convert::{integration_id, ts};
+use lockstep_service_kit::convert::{integration_id, parse_id, ts};
 use lockstep_service_kit::{Access, Authenticator, status};
 use lockstep_store::StoreError;
 use tonic::metadata::MetadataValue;
@@ -62,6 +62,14 @@ fn to_status(err: ResyncError, cooldown: std::time::Duration) -> Status {
         ResyncError::Store(e) => status::from_store(e),
         e @ ResyncError::Inactive { .. } => Status::failed_precondition(e.to_string()),
         e @ ResyncError::Busy { .. } => Status::unavailable(e.to_string()),
+        e @ ResyncError::NoTicket { .. } => Status::failed_precondition(e.to_string()),
+        ResyncError::Vendor { ticket, source } => Status::new(
+            status::connector_code(&source),
+            status::bounded(&format!(
+                "reading {ticket} from the vendor failed: {source}"
+            )),
+        ),
+        e @ ResyncError::Publish(_) => Status::unavailable(status::bounded(&e.to_string())),
         ResyncError::CoolingDown { remaining } => {
             let secs = remaining.as_secs_f64().ceil().max(1.0) as u64;
             let mut status = Status::resource_exhausted(format!(
@@ -100,6 +108,21 @@ impl SyncService for SyncApi {
         Ok(Response::new(pb::ResyncResponse {
             result: Some(result_of(report)),
         }))
+    }
+
+    async fn resync_ticket(
+        &self,
+        request: Request<pb::ResyncTicketRequest>,
+    ) -> Result<Response<pb::ResyncTicketResponse>, Status> {
+        let caller = self.auth.authenticate(&request).await?;
+        caller.require(Access::Write, "re-syncing a ticket")?;
+        let id = parse_id("link_id", &request.get_ref().link_id, TicketLinkId::parse)?;
+        let answer = self
+            .poller
+            .resync_ticket(caller.tenant, id)
+            .await
+            .map_err(|e| to_status(e, self.poller.settings().resync_all_cooldown))?;
+        Ok(Response::new(super::ticket::response(answer)))
     }
 
     async fn resync_all(

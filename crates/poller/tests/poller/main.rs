@@ -7,6 +7,7 @@ mod faults;
 mod notices;
 mod replicas;
 mod reset;
+mod resync_ticket;
 mod sla;
 mod support;
 mod sync_service;

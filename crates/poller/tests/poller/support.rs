@@ -59,6 +59,7 @@ pub fn fast_settings() -> PollerSettings {
         sla_sweep_interval: Duration::from_secs(3600),
         publish_concurrency: 16,
         resync_all_cooldown: Duration::from_secs(60),
+        resync_ticket_apply_wait: Duration::from_secs(10),
         replica_id: String::new(),
     }
 }
