@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use lockstep_bus::StreamSettings;
 use lockstep_connectors::{Connectors, Registry};
+use lockstep_platform::guarded::TlsAcceptor;
 use lockstep_platform::health::Readiness;
 use lockstep_platform::{Shell, Shutdown};
 use lockstep_proto::v1::finding_service_server::FindingServiceServer;
@@ -41,6 +42,8 @@ pub struct App {
     http: Router,
     http_listener: TcpListener,
     http_addr: SocketAddr,
+    http_config: crate::http::HttpApiConfig,
+    http_tls: Option<TlsAcceptor>,
     shell: Shell,
 }
 
@@ -54,6 +57,7 @@ impl App {
     pub async fn build_with(config: Config, deps: Deps, registry: Registry) -> Result<Self, Error> {
         deps.bus.ensure_stream(&StreamSettings::default()).await?;
         let exec = config.vendor_http.executor()?;
+        let tls = config.http.tls.acceptor("http.tls")?;
         let sinks = StoreSinks::new(deps.store.clone(), deps.keyring.clone());
         let ctx = Ctx {
             auth: Authenticator::new(deps.store.clone()),
@@ -89,7 +93,8 @@ impl App {
             auth: ctx.auth.clone(),
             store: ctx.store.clone(),
             upstream: Upstream::new(&config.upstream)?,
-            secure_cookies: config.http.secure_cookies,
+            // Over HTTPS the cookie must never travel in clear.
+            secure_cookies: config.http.secure_cookies || tls.is_some(),
         }));
         // The web workbench's pages beside the JSON API they call (crates/web).
         let http = crate::http::with_pages(http, lockstep_web::router());
@@ -106,6 +111,8 @@ impl App {
             http,
             http_listener,
             http_addr,
+            http_config: config.http,
+            http_tls: tls,
             shell,
         })
     }
@@ -131,16 +138,23 @@ impl App {
         self.shell.admin_addr()
     }
 
-    /// Serves until `shutdown` fires, then reports NOT_SERVING and lets in-flight calls finish.
+    /// Serves until `shutdown` fires, then reports NOT_SERVING and lets in-flight calls finish
+    /// (HTTP requests for at most `http.shutdown_drain`).
     pub async fn run(self, shutdown: Shutdown) -> Result<(), Error> {
         let grpc = self
             .routes
             .serve(self.listener, self.serving, shutdown.clone());
-        let http = lockstep_platform::serve(self.http_listener, self.http, shutdown.clone());
+        let http = lockstep_platform::guarded::serve(
+            self.http_listener,
+            crate::http::layered(self.http, &self.http_config),
+            self.http_config.serve_limits(),
+            self.http_tls,
+            None,
+            shutdown.clone(),
+        );
         let both = async {
-            let (grpc, http) = tokio::join!(grpc, http);
+            let (grpc, _cut) = tokio::join!(grpc, http);
             grpc?;
-            http?;
             Ok::<(), Error>(())
         };
         self.shell.run(&shutdown, both).await

@@ -20,6 +20,7 @@
 
 pub mod config;
 mod error;
+pub mod guarded;
 pub mod health;
 pub mod metrics;
 mod process;

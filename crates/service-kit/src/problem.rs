@@ -24,9 +24,9 @@ pub struct Problem {
     pub detail: String,
     /// A stable code to branch on: the gRPC code name (`NOT_FOUND`) or an HTTP-only one
     /// (`CSRF_TOKEN_MISSING`, `CSRF_TOKEN_INVALID`, `BAD_REQUEST_BODY`, `ROUTE_NOT_FOUND`,
-    /// `METHOD_NOT_ALLOWED`, `BODY_TOO_LARGE`).
+    /// `METHOD_NOT_ALLOWED`, `BODY_TOO_LARGE`, the api's `OVERLOADED`).
     pub code: String,
-    /// On 429 only: seconds until a retry can succeed (also in `Retry-After`).
+    /// On 429 and 503 `OVERLOADED`: seconds until a retry can succeed (also in `Retry-After`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
 }

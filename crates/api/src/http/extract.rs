@@ -5,6 +5,7 @@
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
+use lockstep_platform::telemetry::propagation;
 use lockstep_service_kit::auth::SESSION_PREFIX;
 use lockstep_service_kit::problem::Problem;
 use serde::de::DeserializeOwned;
@@ -26,11 +27,21 @@ pub struct Credential {
 }
 
 impl Credential {
-    /// `message` as a gRPC request carrying this credential.
+    /// `message` as a gRPC request carrying this credential and the current span's
+    /// `traceparent` (as the CLI sends it), so ticket-writer's and the poller's spans of the
+    /// call join the HTTP request's trace.
     pub fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         if let Some(value) = self.authorization.as_deref().and_then(|v| v.parse().ok()) {
             request.metadata_mut().insert("authorization", value);
+        }
+        let traceparent = propagation::traceparent(&tracing::Span::current());
+        if let Ok(value) = traceparent.parse()
+            && !traceparent.is_empty()
+        {
+            request
+                .metadata_mut()
+                .insert(propagation::TRACEPARENT, value);
         }
         request
     }

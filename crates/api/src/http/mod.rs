@@ -13,6 +13,7 @@ mod dto;
 mod dto_admin;
 mod dto_integrations;
 mod dto_tickets;
+mod edge;
 mod extract;
 mod openapi;
 mod routes_findings;
@@ -25,7 +26,6 @@ mod routes_webhook_secrets;
 mod session;
 mod upstream;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -36,12 +36,12 @@ use axum::routing::{any, get, post};
 use lockstep_service_kit::Authenticator;
 use lockstep_service_kit::problem::Problem;
 use lockstep_store::Store;
-use serde::{Deserialize, Serialize};
 
 pub use dto::*;
 pub use dto_admin::*;
 pub use dto_integrations::*;
 pub use dto_tickets::*;
+pub use edge::{BULK_ROUTES, HttpApiConfig, layered};
 pub use extract::CSRF_HEADER;
 pub use openapi::document as openapi_document;
 pub use session::{COOKIE as SESSION_COOKIE, SESSION_TTL, Session, csrf_token};
@@ -53,25 +53,6 @@ use crate::mapping::Mapping;
 use crate::presets::Presets;
 use crate::tokens::Tokens;
 use crate::workbench::WorkbenchApi;
-
-/// `[http]` of the api: the HTTP JSON API's listener.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HttpApiConfig {
-    /// Address of the HTTP JSON API (and the pages merged beside it).
-    pub listen: SocketAddr,
-    /// Mark the session cookie `Secure`: set it when browsers reach the api over HTTPS (a TLS
-    /// proxy in front), so the cookie never travels in clear.
-    pub secure_cookies: bool,
-}
-
-impl Default for HttpApiConfig {
-    fn default() -> Self {
-        HttpApiConfig {
-            listen: SocketAddr::from(([0, 0, 0, 0], 8081)),
-            secure_cookies: false,
-        }
-    }
-}
 
 /// Largest request body: a scan of 4 MiB as JSON text, with room for its escaping.
 pub const MAX_BODY_BYTES: usize = 8 << 20;

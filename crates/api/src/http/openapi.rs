@@ -90,9 +90,14 @@ const ANSWERS: &[(&str, &str)] = &[
     ("501", "Not implemented"),
     (
         "503",
-        "A service the call needs is unavailable; retrying is safe",
+        "A service the call needs is unavailable, or the api is at its concurrency bound \
+         (OVERLOADED, with Retry-After); retrying is safe",
     ),
-    ("504", "The call took too long"),
+    (
+        "504",
+        "The call took too long; a change it makes may still complete, so read the state \
+         before retrying",
+    ),
 ];
 
 fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {

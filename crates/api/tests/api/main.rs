@@ -11,6 +11,7 @@ mod hostile;
 mod http_admin;
 mod http_auth;
 mod http_client;
+mod http_edge;
 mod http_import_stream;
 mod http_parity;
 mod integrations;
