@@ -11,15 +11,18 @@ use super::dto_integrations::Integration;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Token {
-    #[schema(format = "uuid")]
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
     /// admin, analyst or viewer
     pub role: String,
+    #[schema(format = DateTime)]
     pub create_time: Option<String>,
     /// Absent when never used; updated at most once a minute.
+    #[schema(format = DateTime)]
     pub last_use_time: Option<String>,
     /// Absent while the token is active.
+    #[schema(format = DateTime)]
     pub revoke_time: Option<String>,
 }
 

@@ -27,7 +27,7 @@ pub async fn list(
 /// revoked token keeps its first revocation time. A revoked token stays listed, so this is a
 /// POST on the token rather than a DELETE.
 #[utoipa::path(post, path = "/v1/tokens/{id}/revoke", tag = "tokens",
-    params(("id" = String, Path, format = "uuid",
+    params(("id" = String, Path, format = Uuid,
         description = "The token's id (an active token's name is accepted too, as over gRPC)")),
     responses((status = 200, body = Token)))]
 pub async fn revoke(

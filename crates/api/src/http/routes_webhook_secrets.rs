@@ -15,7 +15,7 @@ use super::extract::{Body, Credential};
 /// Makes a new webhook secret current; the one it replaces stays accepted until retired, so
 /// the vendor can switch over without a delivery being refused.
 #[utoipa::path(post, path = "/v1/integrations/{id}/webhook-secret", tag = "integrations",
-    params(("id" = String, Path, format = "uuid")), request_body = RotateWebhookSecretBody,
+    params(("id" = String, Path, format = Uuid)), request_body = RotateWebhookSecretBody,
     responses((status = 200, body = WebhookSecrets)))]
 pub async fn rotate(
     State(state): State<HttpState>,
@@ -37,7 +37,7 @@ pub async fn rotate(
 
 /// Stops accepting every previous webhook secret: only the current one is accepted after this.
 #[utoipa::path(post, path = "/v1/integrations/{id}/webhook-secret/retire", tag = "integrations",
-    params(("id" = String, Path, format = "uuid")),
+    params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = WebhookSecrets)))]
 pub async fn retire(
     State(state): State<HttpState>,
