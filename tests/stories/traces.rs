@@ -1,8 +1,9 @@
 //! One trace across every hop, checked by an OTLP collector in the test process
 //! ([`collector`]): a webhook's trace from ingest-webhook through JetStream into the applier's
 //! event and the `finding.changed` it publishes; a caller's gRPC trace through ticket-writer
-//! into the vendor's HTTP call, and from the api through `finding.changed` into ticket-writer's
-//! push and its vendor call.
+//! into the vendor's HTTP call, an HTTP JSON API call through the api's request span and
+//! ticket-writer into the vendor's HTTP call, and from the api through `finding.changed` into
+//! ticket-writer's push and its vendor call.
 
 mod collector;
 mod services;
@@ -209,5 +210,53 @@ async fn a_grpc_call_is_one_trace_through_ticket_writer_and_the_api_to_the_vendo
             "{expected} missing from {names:?}"
         );
     }
+    env.stop();
+}
+
+#[tokio::test]
+async fn an_http_api_call_is_one_trace_through_the_api_and_ticket_writer_to_the_vendor() {
+    let collector = collector();
+    let env = Services::start().await;
+    let integration = env.integration().await;
+    let finding = env.import("TRACE-HTTP").await;
+
+    // A caller with a traceparent → the api's POST /v1/tickets → ticket-writer's CreateTicket
+    // (gRPC, the api's context in its metadata) → the vendor's POST.
+    let (traceparent, trace_id) = new_traceparent();
+    env.create_ticket_over_http(&traceparent, &finding, &integration)
+        .await;
+    let spans = collector
+        .wait_for(
+            "the api's request span and the vendor call in the caller's trace",
+            WAIT,
+            |spans| {
+                let trace = of_trace(spans, &trace_id);
+                trace.iter().any(|s| s.name == "POST /v1/tickets")
+                    && trace
+                        .iter()
+                        .any(|s| s.kind == CLIENT && s.attr("http.request.method") == "POST")
+            },
+        )
+        .await;
+    let trace = of_trace(&spans, &trace_id);
+    let request = trace.iter().find(|s| s.name == "POST /v1/tickets").unwrap();
+    assert_eq!(request.kind, SERVER);
+    assert_eq!(request.parent_span_id, &traceparent[36..52]);
+    assert_eq!(request.attr("http.route"), "/v1/tickets");
+    assert_eq!(request.attr("http.response.status_code"), "200");
+    let rpc = trace
+        .iter()
+        .find(|s| s.name == "lockstep.v1.TicketService/CreateTicket")
+        .expect("ticket-writer's server span in the HTTP caller's trace");
+    assert_eq!(rpc.parent_span_id, request.span_id, "{rpc:?}");
+    let post = trace
+        .iter()
+        .find(|s| s.kind == CLIENT && s.attr("http.request.method") == "POST")
+        .unwrap();
+    let sent = format!("00-{trace_id}-{}-01", post.span_id);
+    assert!(
+        env.vendor_traceparents().await.contains(&sent),
+        "the emulator did not receive {sent}"
+    );
     env.stop();
 }

@@ -21,6 +21,8 @@ pub struct Services {
     _nats: TestNats,
     sim: SimHandle,
     api: Channel,
+    /// The api's HTTP JSON API.
+    http: std::net::SocketAddr,
     writer: Channel,
     admin: String,
     analyst: String,
@@ -62,37 +64,45 @@ impl Services {
         let keyring = Arc::new(Keyring::new("traces", &[7u8; 32]).unwrap());
         let shutdown = Shutdown::new();
 
-        let config: lockstep_api::Config = lockstep_platform::config::load_with_env(
-            lockstep_api::config::DEFAULTS,
+        let config: lockstep_ticket_writer::Config = lockstep_platform::config::load_with_env(
+            lockstep_ticket_writer::config::DEFAULTS,
             None,
             env.clone(),
         )
         .unwrap();
-        let deps = lockstep_api::Deps {
+        let deps = lockstep_ticket_writer::Deps {
             store: db.store().clone(),
             bus: bus.clone(),
             keyring: keyring.clone(),
-        };
-        let api = lockstep_api::App::build(config, deps).await.unwrap();
-        let api_addr = api.local_addr();
-        tokio::spawn(api.run(shutdown.clone()));
-
-        let config: lockstep_ticket_writer::Config = lockstep_platform::config::load_with_env(
-            lockstep_ticket_writer::config::DEFAULTS,
-            None,
-            env,
-        )
-        .unwrap();
-        let deps = lockstep_ticket_writer::Deps {
-            store: db.store().clone(),
-            bus,
-            keyring,
         };
         let writer = lockstep_ticket_writer::App::build(config, deps)
             .await
             .unwrap();
         let writer_addr = writer.local_addr();
         tokio::spawn(writer.run(shutdown.clone()));
+
+        let config: lockstep_api::Config = lockstep_platform::config::load_with_env(
+            lockstep_api::config::DEFAULTS,
+            None,
+            // The HTTP JSON API on a free port, its ticket routes calling this ticket-writer.
+            env.into_iter().chain([
+                ("LOCKSTEP_HTTP__LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+                (
+                    "LOCKSTEP_UPSTREAM__TICKET_WRITER".to_owned(),
+                    format!("http://{writer_addr}"),
+                ),
+            ]),
+        )
+        .unwrap();
+        let deps = lockstep_api::Deps {
+            store: db.store().clone(),
+            bus,
+            keyring,
+        };
+        let api = lockstep_api::App::build(config, deps).await.unwrap();
+        let api_addr = api.local_addr();
+        let http_addr = api.http_addr();
+        tokio::spawn(api.run(shutdown.clone()));
 
         let store = db.store();
         let tenant = store.tenants().create("traces").await.unwrap().id;
@@ -110,6 +120,7 @@ impl Services {
         let [admin, analyst] = <[String; 2]>::try_from(tokens).unwrap();
         Self {
             api: channel(api_addr).await,
+            http: http_addr,
             writer: channel(writer_addr).await,
             _db: db,
             _nats: nats,
@@ -187,6 +198,30 @@ impl Services {
             .unwrap()
             .into_inner();
         assert!(result.link.is_some(), "{result:?}");
+    }
+
+    /// `POST /v1/tickets` on the api's HTTP JSON API (which calls ticket-writer), sent with
+    /// `traceparent` as a browser's tracing or a proxy would.
+    pub async fn create_ticket_over_http(
+        &self,
+        traceparent: &str,
+        finding: &str,
+        integration: &str,
+    ) {
+        let answer = reqwest::Client::new()
+            .post(format!("http://{}/v1/tickets", self.http))
+            .bearer_auth(&self.analyst)
+            .header("traceparent", traceparent)
+            .json(&serde_json::json!({
+                "finding_id": finding,
+                "spec": {"integration_id": integration},
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        let result: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(result["outcome"], "created", "{result}");
     }
 
     /// `SetFindingStatus closed` on the api, sent with `traceparent`.
