@@ -334,7 +334,13 @@ pub struct PresetPage {
 #[serde(default)]
 pub struct PresetBody {
     /// Create only: a UUID that makes a retried create return the first one's preset.
+    #[schema(format = Uuid)]
     pub request_id: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+    )]
     pub name: String,
     pub fields: FieldValues,
 }

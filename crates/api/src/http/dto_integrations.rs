@@ -227,10 +227,16 @@ impl Credentials {
 #[serde(default)]
 pub struct CreateIntegrationBody {
     /// A UUID that makes a retried create return the first one's integration.
+    #[schema(format = Uuid)]
     pub request_id: String,
     /// servicenow (default), jira, manageengine (ServiceDesk Plus)
     #[schema(schema_with = super::dto::values::vendor_or_default)]
     pub vendor: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+    )]
     pub name: String,
     pub base_url: String,
     pub credentials: Credentials,

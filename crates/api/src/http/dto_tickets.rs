@@ -378,6 +378,7 @@ impl From<pb::PreviewTicketsResponse> for Previews {
 #[serde(default)]
 pub struct CreateTicketBody {
     /// A UUID: repeating the request with it never creates a second ticket.
+    #[schema(format = Uuid)]
     pub request_id: String,
     #[schema(format = Uuid)]
     pub finding_id: String,
@@ -387,6 +388,7 @@ pub struct CreateTicketBody {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct BulkCreateBody {
+    #[schema(format = Uuid)]
     pub request_id: String,
     /// At most 500.
     #[schema(value_type = Vec<uuid::Uuid>)]

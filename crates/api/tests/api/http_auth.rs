@@ -317,6 +317,11 @@ async fn the_openapi_document_is_served_without_a_credential() {
         schemas["Finding"]["properties"]["create_time"]["format"],
         "date-time"
     );
+    let name = &schemas["PresetBody"]["properties"]["name"];
+    assert_eq!(
+        (&name["minLength"], &name["maxLength"]),
+        (&json!(1), &json!(100))
+    );
     let status = &schemas["SetStatusBody"]["properties"]["status"]["enum"];
     assert!(
         status.as_array().unwrap().contains(&json!("re_test")),
