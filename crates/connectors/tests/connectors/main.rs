@@ -15,6 +15,7 @@ mod jira_oauth;
 mod jira_push;
 mod jira_support;
 mod jira_webhook_setup;
+mod read_ticket;
 mod sdp;
 mod sdp_levels;
 mod sdp_sync;
