@@ -2,10 +2,12 @@
 //! person transitions them, and the change arrives by signed admin webhook (ingest-webhook →
 //! JetStream → sync-applier) or, when webhooks are lost, by the poller's `search/jql` feed.
 //! Outbound and creation stories are in `jira/outbound.rs`, refused deliveries in
-//! `jira/refusals.rs`; the world (services, integrations through the api) in `jira/world.rs`.
+//! `jira/refusals.rs`, the re-sync of one ticket (`SyncService.ResyncTicket`) in
+//! `jira/resync.rs`; the world (services, integrations through the api) in `jira/world.rs`.
 
 mod outbound;
 mod refusals;
+mod resync;
 mod setup;
 mod world;
 

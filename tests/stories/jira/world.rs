@@ -235,8 +235,8 @@ impl JiraWorld {
         Ok(())
     }
 
-    /// The poller in-process until the world stops.
-    pub async fn start_poller(&self) -> anyhow::Result<()> {
+    /// The poller in-process until the world stops; returns its gRPC address (SyncService).
+    pub async fn start_poller(&self) -> anyhow::Result<SocketAddr> {
         let env = [
             ("LOCKSTEP_DATABASE__URL", self.db.url()),
             ("LOCKSTEP_GRPC__LISTEN", "127.0.0.1:0"),
@@ -263,8 +263,9 @@ impl JiraWorld {
             },
         )
         .await?;
+        let addr = app.grpc_addr();
         tokio::spawn(app.run(self.stop.clone()));
-        Ok(())
+        Ok(addr)
     }
 
     /// Registers ingest-webhook for `integration` as a Jira admin webhook (as a site admin would
