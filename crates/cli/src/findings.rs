@@ -14,12 +14,12 @@ use crate::{Cli, Failure, Result};
 
 #[derive(Subcommand, Debug)]
 pub enum FindingsCommand {
-    /// Import a scan: Lockstep JSON or SARIF 2.1.0 (detected from the content unless --format).
+    /// Import a scan: Lockstep JSON, SARIF 2.1.0 or NDJSON (one finding object a line); JSON or
+    /// SARIF is detected from the content unless --format names it.
     Import {
         file: PathBuf,
-        /// json or sarif.
-        #[arg(long)]
-        format: Option<String>,
+        #[arg(long, value_enum)]
+        format: Option<ScanFormat>,
         /// Scanner name when the document has none.
         #[arg(long, default_value = "")]
         scanner: String,
@@ -137,6 +137,33 @@ pub async fn list_all(cli: &Cli, severity: &str, status: &str) -> Result<Vec<pb:
     }
 }
 
+/// The formats `findings import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScanFormat {
+    Json,
+    Sarif,
+    /// One Lockstep finding object a line.
+    Ndjson,
+}
+
+impl ScanFormat {
+    /// The named format, else JSON or SARIF from the content (a SARIF log has `runs`). NDJSON is
+    /// never guessed: a one-line JSON scan would read as both.
+    fn resolve(named: Option<ScanFormat>, content: &[u8]) -> pb::ImportFormat {
+        match named {
+            Some(ScanFormat::Json) => pb::ImportFormat::Json,
+            Some(ScanFormat::Sarif) => pb::ImportFormat::Sarif,
+            Some(ScanFormat::Ndjson) => pb::ImportFormat::Ndjson,
+            None if String::from_utf8_lossy(&content[..content.len().min(4096)])
+                .contains("\"runs\"") =>
+            {
+                pb::ImportFormat::Sarif
+            }
+            None => pb::ImportFormat::Json,
+        }
+    }
+}
+
 pub async fn run(cli: &Cli, cmd: &FindingsCommand) -> Result<()> {
     let mut client = FindingServiceClient::new(api(cli).await?);
     match cmd {
@@ -147,22 +174,7 @@ pub async fn run(cli: &Cli, cmd: &FindingsCommand) -> Result<()> {
         } => {
             let content = std::fs::read(file)
                 .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
-            let sarif = match format.as_deref().map(str::to_ascii_lowercase).as_deref() {
-                Some("sarif") => true,
-                Some("json") => false,
-                Some(other) => {
-                    return Err(Failure::usage(format!(
-                        "--format {other:?}: use json or sarif"
-                    )));
-                }
-                None => String::from_utf8_lossy(&content[..content.len().min(4096)])
-                    .contains("\"runs\""),
-            };
-            let format = if sarif {
-                pb::ImportFormat::Sarif
-            } else {
-                pb::ImportFormat::Json
-            };
+            let format = ScanFormat::resolve(*format, &content);
             let out = import_stream::import(cli, &mut client, format, content, scanner).await?;
             match cli.output {
                 Output::Json => {

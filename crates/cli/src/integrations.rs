@@ -143,8 +143,19 @@ pub enum WebhookSecretCommand {
     /// Make a new secret current; the replaced one stays accepted until `retire`.
     Rotate {
         id: String,
-        #[arg(long, env = "LOCKSTEP_WEBHOOK_SECRET", hide_env_values = true)]
-        secret: String,
+        /// The new secret, as configured on the vendor's side.
+        #[arg(
+            long,
+            env = "LOCKSTEP_WEBHOOK_SECRET",
+            hide_env_values = true,
+            required_unless_present = "generate",
+            conflicts_with = "generate"
+        )]
+        secret: Option<String>,
+        /// Let the server generate the secret; it is printed once, on standard output, and
+        /// only its sealed form is kept.
+        #[arg(long)]
+        generate: bool,
     },
     /// Stop accepting every previous secret (once the vendor signs with the new one).
     Retire { id: String },
@@ -160,6 +171,24 @@ pub fn to_json(i: &pb::Integration) -> Value {
                      "poll_interval_secs": s.poll_interval_secs, "allow_unsigned": s.allow_unsigned},
         "create_time": render::time(&i.create_time), "credentials_rotate_time": render::time(&i.credentials_rotate_time),
     })
+}
+
+/// A server-generated webhook secret, shown this once (the server keeps only its sealed form):
+/// in JSON beside the integration, in a table on a line of its own after it.
+fn show_generated_secret(output: Output, items: &[pb::Integration], secret: &str) {
+    match output {
+        Output::Json => render::json(&json!({
+            "integration": items.first().map(to_json),
+            "webhook_secret": secret,
+        })),
+        Output::Table => {
+            show(output, items);
+            eprintln!(
+                "the new webhook secret follows; configure it on the vendor's side now: it is not shown again"
+            );
+            crate::outln!("{secret}");
+        }
+    }
 }
 
 fn show(output: Output, items: &[pb::Integration]) {
@@ -342,13 +371,17 @@ pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
         }
         IntegrationsCommand::WebhookSecret { action } => {
             let answer = match action {
-                WebhookSecretCommand::Rotate { id, secret } => client
+                WebhookSecretCommand::Rotate {
+                    id,
+                    secret,
+                    generate,
+                } => client
                     .rotate_webhook_secret(req(
                         cli,
                         pb::RotateWebhookSecretRequest {
                             id: id.clone(),
-                            webhook_secret: secret.clone(),
-                            generate: false,
+                            webhook_secret: secret.clone().unwrap_or_default(),
+                            generate: *generate,
                         },
                     )?)
                     .await?
@@ -365,10 +398,12 @@ pub async fn run(cli: &Cli, cmd: &IntegrationsCommand) -> Result<()> {
                 "previous secrets still accepted: {}; retired now: {}",
                 answer.previous_secrets, answer.retired
             );
-            show(
-                cli.output,
-                &answer.integration.into_iter().collect::<Vec<_>>(),
-            );
+            let integrations: Vec<_> = answer.integration.into_iter().collect();
+            if answer.webhook_secret.is_empty() {
+                show(cli.output, &integrations);
+            } else {
+                show_generated_secret(cli.output, &integrations, &answer.webhook_secret);
+            }
         }
     }
     Ok(())

@@ -66,3 +66,56 @@ async fn a_50_mb_scan_imports_in_chunks_with_progress() {
     );
     assert_eq!(again["findings"].as_array().unwrap().len(), 20_000);
 }
+
+#[tokio::test]
+async fn an_ndjson_scan_imports_one_finding_a_line_and_a_bad_line_is_named() {
+    let env = Env::start().await;
+    let lines: Vec<String> = (0..3)
+        .map(|i| {
+            serde_json::json!({"key": format!("ND-{i}"), "title": format!("finding {i}"),
+                               "severity": "high"})
+            .to_string()
+        })
+        .collect();
+    let good = env.file("scan.ndjson", lines.join("\n").as_bytes());
+    let out = env
+        .cli
+        .json(&[
+            "findings",
+            "import",
+            &good,
+            "--format",
+            "ndjson",
+            "--scanner",
+            "trivy",
+        ])
+        .await;
+    assert_eq!(
+        (out["created"].as_i64(), out["updated"].as_i64()),
+        (Some(3), Some(0))
+    );
+
+    let bad = env.file(
+        "bad.ndjson",
+        format!(
+            "{}\n{{\"key\": \"ND-9\", \"title\": \"x\", \"severity\": \"urgent\"}}\n",
+            lines[0]
+        )
+        .as_bytes(),
+    );
+    let refused = env
+        .cli
+        .run(&[
+            "findings",
+            "import",
+            &bad,
+            "--format",
+            "ndjson",
+            "--scanner",
+            "trivy",
+        ])
+        .await;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains("line 2"), "the bad line is named: {stderr}");
+}

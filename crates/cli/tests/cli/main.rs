@@ -176,6 +176,37 @@ async fn bootstrap_import_escalate_and_exit_codes() {
     );
     cli.ok(&["integrations", "test", &integration]).await;
 
+    // A server-generated webhook secret is shown once, beside the integration.
+    let rotated = cli
+        .json(&[
+            "integrations",
+            "webhook-secret",
+            "rotate",
+            &integration,
+            "--generate",
+        ])
+        .await;
+    let generated = rotated["webhook_secret"].as_str().unwrap();
+    assert!(generated.len() >= 32, "{rotated}");
+    assert_eq!(rotated["integration"]["id"], integration.as_str());
+    assert_eq!(rotated["integration"]["webhook_secret_set"], true);
+    let both = cli
+        .run(&[
+            "integrations",
+            "webhook-secret",
+            "rotate",
+            &integration,
+            "--generate",
+            "--secret",
+            "typed-secret-0123456789",
+        ])
+        .await;
+    assert_eq!(
+        both.status.code(),
+        Some(2),
+        "a secret or --generate, not both"
+    );
+
     let preview = cli
         .json(&[
             "tickets",
