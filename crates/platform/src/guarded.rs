@@ -118,7 +118,12 @@ pub async fn serve(
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, _)) => {
+                    // Nagle off: a response written in pieces (a streamed body) must not wait
+                    // out the client's delayed ACK between them.
+                    let _ = stream.set_nodelay(true);
+                    stream
+                }
                 Err(err) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tracing::warn!(error = %err, "accepting a connection failed");

@@ -12,8 +12,8 @@ use lockstep_platform::Shutdown;
 use lockstep_platform::config::serde_duration;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -203,7 +203,12 @@ impl GrpcRoutes {
                 crate::status::bound_response::<tonic::body::Body>,
             ))
             .add_routes(self.routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+            // Nagle off, as tonic does for listeners it binds itself: otherwise an answer larger
+            // than one segment waits out the peer's delayed ACK (~40 ms) on its last segment.
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                signal,
+            )
             .await
     }
 }
