@@ -13,7 +13,7 @@ use lockstep_crypto::SecretString;
 use lockstep_domain::{
     ServiceNowTable, Severity, TicketMode, TicketObservation, TicketRef, Vendor,
 };
-use lockstep_itsm_sim::control::{ActOp, ActRequest, FaultRule, InjectedError, jira_seed};
+use lockstep_itsm_sim::control::{ActOp, ActRequest, FaultRule, InjectedError, JiraAct, jira_seed};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -120,13 +120,32 @@ async fn a_jira_issue_reads_like_the_feed_before_and_after_a_transition_to_done(
 }
 
 #[tokio::test]
-async fn a_jira_issue_unknown_or_hidden_is_not_found_and_refused_credentials_are_auth() {
+async fn a_jira_issue_deleted_unknown_or_hidden_is_not_found_and_refused_credentials_are_auth() {
     let env = Env::start().await;
     let client = lockstep(&env, "OPS");
     let created = client
         .create(&ticket("OPS", "R-2", Severity::Low, TicketMode::Standalone))
         .await
         .unwrap();
+    let deleted = client
+        .create(&ticket("OPS", "R-6", Severity::Low, TicketMode::Standalone))
+        .await
+        .unwrap();
+    let act = env
+        .sim
+        .control()
+        .jira_act(&JiraAct {
+            account_id: jira_seed::PRIYA.into(),
+            method: "DELETE".into(),
+            path: format!("issue/{}", deleted.ticket.key()),
+            ..JiraAct::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(act.status, 204, "{act:?}");
+    let err = client.read_ticket(&deleted.ticket).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::NotFound { .. }), "{err:?}");
+    assert_eq!(err.class(), ErrorClass::NotFound);
     let ghost = TicketRef::parse(Vendor::Jira, "OPS", "99999", "OPS-999").unwrap();
     let err = client.read_ticket(&ghost).await.unwrap_err();
     assert!(matches!(err, ConnectorError::NotFound { .. }), "{err:?}");

@@ -27,6 +27,8 @@ pub enum Kind {
         history: Option<History>,
     },
     Commented(Comment),
+    /// Sent while the issue still exists: the payload is the issue as it was.
+    Deleted,
 }
 
 pub struct IssueEvent {
@@ -53,6 +55,13 @@ impl IssueEvent {
             issue_id,
             actor: actor.into(),
             kind: Kind::Updated { type_name, history },
+        }
+    }
+    pub fn deleted(issue_id: u64, actor: &str) -> Self {
+        Self {
+            issue_id,
+            actor: actor.into(),
+            kind: Kind::Deleted,
         }
     }
     pub fn commented(issue_id: u64, actor: &str, c: Comment) -> Self {
@@ -124,6 +133,10 @@ fn payloads(j: &Jira, db: &JiraDb, ev: &IssueEvent) -> Vec<(&'static str, Value)
                 json!({"issue_event_type_name": type_name, "changelog": changelog}),
             )]
         }
+        Kind::Deleted => vec![with(
+            "jira:issue_deleted",
+            json!({"issue_event_type_name": "issue_deleted"}),
+        )],
         Kind::Commented(c) => {
             let comment = render::comment(db, &j.base_url, Version::V2, issue, c, tz);
             vec![

@@ -60,6 +60,7 @@ pub fn my_permissions(j: &Jira, caller: &Caller, req: &JReq) -> JResult<JResp> {
             "TRANSITION_ISSUES" => (Perm::Transition, "Transition Issues"),
             "ADD_COMMENTS" => (Perm::Comment, "Add Comments"),
             "LINK_ISSUES" => (Perm::Link, "Link Issues"),
+            "DELETE_ISSUES" => (Perm::Delete, "Delete Issues"),
             other => {
                 return Err(JiraError::bad_request(format!(
                     "Unrecognized permission key: {other}"

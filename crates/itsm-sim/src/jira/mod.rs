@@ -319,6 +319,7 @@ impl Jira {
             ["issue", "bulk"] if post => issues::bulk(self, caller, req),
             ["issue", k] if get => issues::get(self, caller, req, k),
             ["issue", k] if *m == Method::PUT => issues::edit(self, caller, req, k),
+            ["issue", k] if *m == Method::DELETE => issues::delete(self, caller, req, k),
             ["issue", k, "comment"] if get => comments::comments(self, caller, req, k),
             ["issue", k, "comment"] if post => comments::add_comment(self, caller, req, k),
             ["issue", k, "transitions"] if get => transitions::list(self, caller, req, k),

@@ -50,16 +50,19 @@ pub enum Perm {
     Transition,
     Comment,
     Link,
+    /// "Delete issues".
+    Delete,
 }
 
 impl Perm {
-    pub const ALL: [Perm; 6] = [
+    pub const ALL: [Perm; 7] = [
         Perm::Browse,
         Perm::Create,
         Perm::Edit,
         Perm::Transition,
         Perm::Comment,
         Perm::Link,
+        Perm::Delete,
     ];
 }
 

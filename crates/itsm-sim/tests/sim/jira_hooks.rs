@@ -232,3 +232,85 @@ async fn failed_deliveries_are_retried_with_the_same_identifier() {
         "unsigned without a secret"
     );
 }
+
+#[tokio::test]
+async fn deleting_an_issue_needs_the_permission_and_deletes_subtasks_only_when_asked() {
+    let sim = start().await;
+    let (url, _rx) = receiver().await;
+    let r = sim
+        .http_client()
+        .post(format!("{}/rest/webhooks/1.0/webhook", sim.base_url()))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .json(
+            &json!({"name": "deletes", "url": url, "events": ["jira:issue_deleted"],
+            "filters": {"issue-related-events-section": "project = SEC"}}),
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(r.status(), 201);
+    let parent = create_sec(&sim, "parent").await;
+    let child = jira(
+        &sim,
+        LOCKSTEP,
+        Method::POST,
+        "issue",
+        Some(
+            json!({"fields": {"project": {"key": "SEC"}, "parent": {"key": parent},
+            "issuetype": {"name": "Sub-task"}, "summary": "child", "customfield_10050": "h"}}),
+        ),
+    )
+    .await;
+    assert_eq!(child.status, 201, "{}", child.text);
+    let child = child.body["key"].as_str().expect("key").to_owned();
+
+    // Browse without "Delete issues" is 403; no Browse at all is Jira's one 404.
+    let reader = ("reader@example.com", "reader-token");
+    let nobody = ("nobody@example.com", "nobody-token");
+    let path = format!("issue/{parent}");
+    assert_eq!(
+        jira(&sim, reader, Method::DELETE, &path, None).await.status,
+        403
+    );
+    assert_eq!(
+        jira(&sim, nobody, Method::DELETE, &path, None).await.status,
+        404
+    );
+    let refused = jira(&sim, LOCKSTEP, Method::DELETE, &path, None).await;
+    assert_eq!(refused.status, 400, "subtasks: {}", refused.text);
+    assert_eq!(
+        jira(&sim, LOCKSTEP, Method::GET, &path, None).await.status,
+        200
+    );
+
+    let cascade = format!("{path}?deleteSubtasks=true");
+    let gone = jira(&sim, LOCKSTEP, Method::DELETE, &cascade, None).await;
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    for key in [&parent, &child] {
+        let r = jira(&sim, LOCKSTEP, Method::GET, &format!("issue/{key}"), None).await;
+        assert_eq!(r.status, 404, "{key}: {}", r.text);
+    }
+    let sent = sim
+        .control()
+        .wait_for_deliveries(2, WAIT)
+        .await
+        .expect("delivered");
+    let mut deleted: Vec<(String, String)> = sent
+        .iter()
+        .map(|d| {
+            let body: Value = serde_json::from_str(&d.body).expect("json");
+            let event = body["webhookEvent"].as_str().unwrap_or("").to_owned();
+            (
+                event,
+                body["issue"]["key"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    deleted.sort();
+    let mut expected = vec![
+        ("jira:issue_deleted".to_owned(), parent.clone()),
+        ("jira:issue_deleted".to_owned(), child.clone()),
+    ];
+    expected.sort();
+    assert_eq!(deleted, expected);
+}
