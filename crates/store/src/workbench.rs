@@ -6,6 +6,12 @@
 //! once even while links are synced, SLAs refreshed or findings moved. Every join is on
 //! `(tenant_id, id)` and the tenant is the first condition: there is no filter that reaches
 //! another tenant's rows.
+//!
+//! Severity, SLA breach and free text are filtered on the link row (its copies of the finding's
+//! severity and searchable text, kept exact by triggers: migration
+//! `20261205000150_workbench_filter_indexes.sql`), where indexes walk them in page order or find
+//! the text's rows, so a filtered page costs its page and its matching rows, not the tenant's total
+//! (docs/architecture.md, "Tickets page cost").
 
 use lockstep_domain::{
     ExternalId, FindingId, FindingStatus, IntegrationId, Severity, SyncChannel, TenantId,
@@ -124,6 +130,9 @@ impl<'r> FromRow<'r, PgRow> for WorkbenchRow {
     }
 }
 
+/// What joins the searchable columns in `ticket_links.search` (U+001F, unit separator).
+const SEARCH_SEPARATOR: char = '\u{1f}';
+
 /// `text` as an ILIKE pattern matching it anywhere, with `%`, `_` and `\` taken literally.
 fn contains_pattern(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -211,8 +220,15 @@ fn page_query<'a>(
             .push(")");
     }
     if !filter.severities.is_empty() {
-        let v: Vec<&str> = filter.severities.iter().map(|s| s.as_str()).collect();
-        q.push(" AND f.severity = ANY(").push_bind(v).push(")");
+        // The link's copy of the finding's severity. One severity is an equality, so the severity
+        // indexes yield rows in page order and the scan stops at the page's end; `= ANY` of
+        // several sorts the rows they match.
+        if let [one] = filter.severities.as_slice() {
+            q.push(" AND l.severity = ").push_bind(one.as_str());
+        } else {
+            let v: Vec<&str> = filter.severities.iter().map(|s| s.as_str()).collect();
+            q.push(" AND l.severity = ANY(").push_bind(v).push(")");
+        }
     }
     if !filter.statuses.is_empty() {
         let v: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
@@ -229,28 +245,7 @@ fn page_query<'a>(
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        let pattern = contains_pattern(text);
-        q.push(" AND (");
-        for (n, column) in [
-            "f.title",
-            "f.scanner_key",
-            "f.asset",
-            "f.cve",
-            "l.ticket_key",
-            "l.external_id",
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            if n > 0 {
-                q.push(" OR ");
-            }
-            q.push(column)
-                .push(" ILIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\'");
-        }
-        q.push(")");
+        push_text_filter(&mut q, text);
     }
     if !filter.vendors.is_empty() {
         let v: Vec<&str> = filter.vendors.iter().map(|v| v.as_str()).collect();
@@ -261,9 +256,14 @@ fn page_query<'a>(
         Some(false) => q.push(" AND p.last_error IS NULL"),
         None => &mut q,
     };
-    if let Some(breached) = filter.sla_breached {
-        q.push(" AND l.sla_breached = ").push_bind(breached);
-    }
+    // A literal, not a bind parameter: the planner can use the `WHERE sla_breached` partial
+    // indexes only when the condition proves their predicate, which a parameter does not in a
+    // generic (cached) plan.
+    match filter.sla_breached {
+        Some(true) => q.push(" AND l.sla_breached"),
+        Some(false) => q.push(" AND NOT l.sla_breached"),
+        None => &mut q,
+    };
     if let Some(after) = page.after {
         q.push(" AND (l.created_at, l.id) < (")
             .push_bind(after.at)
@@ -274,6 +274,41 @@ fn page_query<'a>(
     q.push(" ORDER BY l.created_at DESC, l.id DESC LIMIT ")
         .push_bind(limit as i64 + 1);
     q
+}
+
+/// The free-text condition. The link's `search` column joins the six searchable columns with
+/// [`SEARCH_SEPARATOR`] (migration `20261205000150_workbench_filter_indexes.sql`); a pattern
+/// without that character matches the joined text exactly when it matches one column, and the
+/// trigram index answers it. A text containing the separator is matched column by column.
+fn push_text_filter(q: &mut QueryBuilder<'_, Postgres>, text: &str) {
+    let pattern = contains_pattern(text);
+    if !pattern.contains(SEARCH_SEPARATOR) {
+        q.push(" AND l.search ILIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\'");
+        return;
+    }
+    q.push(" AND (");
+    for (n, column) in [
+        "f.title",
+        "f.scanner_key",
+        "f.asset",
+        "f.cve",
+        "l.ticket_key",
+        "l.external_id",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if n > 0 {
+            q.push(" OR ");
+        }
+        q.push(column)
+            .push(" ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\'");
+    }
+    q.push(")");
 }
 
 #[cfg(test)]

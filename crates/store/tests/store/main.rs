@@ -20,3 +20,4 @@ mod tenants;
 mod transactions;
 mod version_guard;
 mod workbench;
+mod workbench_copies;
