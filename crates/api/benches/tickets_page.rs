@@ -68,7 +68,7 @@ const LINKS_SQL: &str = "INSERT INTO ticket_links (id, tenant_id, finding_id, in
 
 /// Inserts `count` findings with `findings_sql` and their live links, then vacuums and analyzes
 /// as autovacuum does after a bulk insert (which also moves the trigram index's pending entries
-/// into the index proper).
+/// into the index proper), and checkpoints.
 async fn seed(db: &TestDb, tenant: uuid::Uuid, integration: uuid::Uuid, extra: bool, count: i64) {
     let started = Instant::now();
     let (findings_sql, prefix, first_ticket) = if extra {
@@ -97,6 +97,9 @@ async fn seed(db: &TestDb, tenant: uuid::Uuid, integration: uuid::Uuid, extra: b
             .await
             .unwrap();
     }
+    // Write the load's dirty pages out now, so its checkpoint does not run during the measurement
+    // (a steady-state server would have long finished it).
+    sqlx::query("CHECKPOINT").execute(db.pool()).await.unwrap();
     let what = if extra { "non-matching " } else { "" };
     println!(
         "seeded {count} {what}findings and live links in {:.1?}",
