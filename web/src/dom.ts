@@ -109,3 +109,20 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
 export function severityBadge(sev: string): HTMLElement {
   return h('span', { class: `badge sev-${sev}` }, sev);
 }
+
+/** Runs `work` with `button` disabled (no double submit), hands a failure to `failed`, and
+ * enables the button again whatever happened. */
+export async function whileDisabled(
+  button: HTMLButtonElement,
+  work: () => Promise<void>,
+  failed: (e: unknown) => void,
+): Promise<void> {
+  button.disabled = true;
+  try {
+    await work();
+  } catch (e) {
+    failed(e);
+  } finally {
+    button.disabled = false;
+  }
+}

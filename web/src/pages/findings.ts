@@ -3,7 +3,7 @@
 // and a failed one can be retried alone.
 
 import { allIntegrations, can, get, message, post, query, type Finding, type Preview, type TicketLink, type TicketResult } from '../api';
-import { field, h, replace, select, severityBadge } from '../dom';
+import { field, h, replace, select, severityBadge, whileDisabled } from '../dom';
 import { presetsAndIntegrations, specForm, type SpecForm } from '../escalate';
 import { navigate, type PageContext } from '../main';
 import { pager } from '../paging';
@@ -115,16 +115,13 @@ async function bulkPanel(count: HTMLElement, selectPage: HTMLElement, clear: HTM
   };
   const action = (label: string, run: (b: HTMLButtonElement) => Promise<void>, cls = '') => {
     const b = h('button', { type: 'button', class: cls }, label);
-    b.addEventListener('click', async () => {
+    b.addEventListener('click', () => {
       if (!guard()) return;
-      b.disabled = true;
-      try {
-        await run(b);
-      } catch (e) {
-        replace(out, h('p', { class: 'error', role: 'alert' }, message(e)));
-      } finally {
-        b.disabled = false;
-      }
+      return whileDisabled(
+        b,
+        () => run(b),
+        (e) => replace(out, h('p', { class: 'error', role: 'alert' }, message(e))),
+      );
     });
     return b;
   };

@@ -3,7 +3,7 @@
 // and pause or resume polling.
 
 import { allIntegrations, can, get, message, post, request, type Integration } from '../api';
-import { field, h, replace, select, time } from '../dom';
+import { field, h, replace, select, time, whileDisabled } from '../dom';
 import { navigate, type PageContext } from '../main';
 import { webhookSecretSection } from './webhook_secret';
 
@@ -162,16 +162,7 @@ export async function integrationPage({ main, stale }: PageContext, id: string):
   const reload = () => navigate(location.pathname, true);
   const run = (label: string, f: () => Promise<void>, cls = '') => {
     const b = h('button', { type: 'button', class: cls }, label);
-    b.addEventListener('click', async () => {
-      b.disabled = true;
-      try {
-        await f();
-      } catch (e) {
-        say(message(e), 'error');
-      } finally {
-        b.disabled = false;
-      }
-    });
+    b.addEventListener('click', () => whileDisabled(b, f, (e) => say(message(e), 'error')));
     return b;
   };
   const checks = h('div', { 'aria-live': 'polite', 'data-testid': 'checks' });

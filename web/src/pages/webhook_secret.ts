@@ -4,7 +4,7 @@
 // vendor can switch over without a delivery being refused.
 
 import { message, post } from '../api';
-import { field, h, replace } from '../dom';
+import { field, h, replace, whileDisabled } from '../dom';
 
 interface WebhookSecrets {
   previous_secrets: number;
@@ -66,16 +66,8 @@ export function webhookSecretSection(path: string, say: Say): HTMLElement {
   const out = h('div', { 'aria-live': 'polite' });
   const rotate = h('button', { type: 'button' }, 'Rotate webhook secret');
   const retire = h('button', { type: 'button' }, 'Retire old secrets');
-  const busy = async (b: HTMLButtonElement, f: () => Promise<void>) => {
-    b.disabled = true;
-    try {
-      await f();
-    } catch (e) {
-      say(message(e), 'error');
-    } finally {
-      b.disabled = false;
-    }
-  };
+  const busy = (b: HTMLButtonElement, f: () => Promise<void>) =>
+    whileDisabled(b, f, (e) => say(message(e), 'error'));
   rotate.addEventListener('click', () =>
     busy(rotate, async () => {
       const res = await post<WebhookSecrets>(`${path}/webhook-secret`, { generate: true });
