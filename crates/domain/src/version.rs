@@ -106,6 +106,20 @@ impl VendorVersion {
         self.sequence
     }
 
+    /// Whether the change this version stamps certainly happened no later than `at`. A time with
+    /// no fraction of a second may come from a vendor that keeps whole seconds (ServiceNow's
+    /// `sys_updated_on`): the change then happened somewhere in that second, so it counts as no
+    /// later than `at` only when the whole second does. (A millisecond time that happens to fall
+    /// on `.000` is read the same way: at worst a tie within that second goes to the vendor.)
+    pub fn changed_no_later_than(&self, at: OffsetDateTime) -> bool {
+        let latest = if self.updated_at.nanosecond() == 0 {
+            self.updated_at + time::Duration::SECOND
+        } else {
+            self.updated_at
+        };
+        latest <= at
+    }
+
     /// Whether the vendor's change time lies after `instant`: with `instant` the receiver's clock
     /// plus the allowed skew, a version from the future that must not be trusted (see
     /// `transition`).
@@ -174,6 +188,21 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+
+    #[test]
+    fn a_whole_second_time_covers_its_second() {
+        let set_at = datetime!(2026-12-05 02:15:59.114 UTC);
+        // ServiceNow says 02:15:59: the change may have been at .800, after set_at.
+        let same_second = VendorVersion::servicenow("2026-12-05 02:15:59", "1").unwrap();
+        assert!(!same_second.changed_no_later_than(set_at));
+        let second_before = VendorVersion::servicenow("2026-12-05 02:15:58", "1").unwrap();
+        assert!(second_before.changed_no_later_than(set_at));
+        // Milliseconds (Jira, SDP) compare as they are.
+        let earlier_ms = VendorVersion::new(datetime!(2026-12-05 02:15:59.100 UTC), 0);
+        assert!(earlier_ms.changed_no_later_than(set_at));
+        let later_ms = VendorVersion::new(datetime!(2026-12-05 02:15:59.200 UTC), 0);
+        assert!(!later_ms.changed_no_later_than(set_at));
+    }
 
     #[test]
     fn servicenow_versions_order_by_time_then_mod_count() {

@@ -28,9 +28,12 @@
 //!   local, so a later vendor reopen does undo it.
 //! - **Our own echo is harmless.** When Lockstep closes a finding it resolves the ticket; the
 //!   resolved ticket comes back as "done", which must not drag `closed` back to `re_test`.
-//! - **Decisions are not overruled by older news.** An observation whose vendor change time is
-//!   not after the local status was set describes a ticket Lockstep had already decided about
-//!   (the reopen/re-resolve ricochet seen in other tools), so the local status stands.
+//! - **Decisions are not overruled by older news.** An observation whose vendor change certainly
+//!   happened no later than the local status was set describes a ticket Lockstep had already
+//!   decided about (the reopen/re-resolve ricochet seen in other tools), so the local status
+//!   stands. A whole-second vendor time covers its whole second
+//!   ([`VendorVersion::changed_no_later_than`]): a change in the second the status was set is not
+//!   known to be older, and the vendor's change applies.
 //! - **Stale observations change nothing**: not newer than the stored vendor version.
 //! - **Versions from the future are refused.** A vendor version is the vendor's change time, and
 //!   the version guard keeps the newest one forever, so one version dated years ahead (a forged or
@@ -251,7 +254,7 @@ pub fn apply(
             ),
         };
     };
-    let (target, why) = if obs.version.updated_at() <= link.local.set_at {
+    let (target, why) = if obs.version.changed_no_later_than(link.local.set_at) {
         (
             link.local.status,
             format!(
