@@ -13,6 +13,7 @@
 //!
 //! Run: `cargo bench -p lockstep-connectors --bench jira` (no database or NATS needed).
 
+mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -20,10 +21,7 @@ use lockstep_connectors::http::AllowList;
 use lockstep_connectors::jira::{JiraAuth, JiraClient, JiraConfig, SiteUrl};
 use lockstep_connectors::{Connector, Credentials, HttpConfig, HttpExecutor, TicketCreate};
 use lockstep_crypto::SecretString;
-use lockstep_domain::{
-    FieldValues, Finding, FindingId, FindingStatus, IntegrationId, MappingRules, ScannerKey,
-    Severity, TenantId, TicketDraft, TicketMode, TicketTarget, Vendor,
-};
+use lockstep_domain::{IntegrationId, TicketTarget, Vendor};
 use lockstep_itsm_sim::control::{FaultRule, JiraPerm, JiraProject, jira_seed};
 use lockstep_itsm_sim::{SimConfig, SimServer};
 use serde_json::json;
@@ -36,39 +34,10 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 const PROJECT_SIZE: usize = 1000;
 
 fn create(i: usize) -> TicketCreate {
-    let now = OffsetDateTime::now_utc();
-    let finding = Finding {
-        id: FindingId::new(),
-        tenant_id: TenantId::new(),
-        scanner_key: ScannerKey::parse(&format!("BENCH-{i:04}")).expect("key"),
-        title: format!("Finding {i}"),
-        description: "Upgrade the package.".into(),
-        severity: Severity::ALL[i % Severity::ALL.len()],
-        status: FindingStatus::Open,
-        asset: Some("web-01".into()),
-        cve: None,
-        cwe: None,
-        scanner: "nessus".into(),
-        created_at: now,
-        updated_at: now,
-    };
-    let target = TicketTarget::parse(Vendor::Jira, "BENCH").expect("project");
-    let draft = TicketDraft::build(
-        &finding,
-        &target,
-        &MappingRules::defaults(Vendor::Jira),
-        &FieldValues::default(),
-        &FieldValues::default(),
+    common::create(
+        i,
+        &TicketTarget::parse(Vendor::Jira, "BENCH").expect("project"),
     )
-    .expect("draft");
-    TicketCreate {
-        finding_id: finding.id,
-        draft,
-        reference_label: format!("Lockstep BENCH-{i:04}"),
-        reporter: None,
-        mode: TicketMode::Standalone,
-        labels: Vec::new(),
-    }
 }
 
 #[tokio::main]

@@ -10,6 +10,7 @@
 //!
 //! Run: `cargo bench -p lockstep-connectors --bench sdp` (no database or NATS needed).
 
+mod common;
 use std::time::{Duration, Instant};
 
 use lockstep_connectors::http::AllowList;
@@ -17,10 +18,7 @@ use lockstep_connectors::sdp::auth::Auth;
 use lockstep_connectors::sdp::{PortalUrl, SdpClient, SdpConfig};
 use lockstep_connectors::{Connector, HttpConfig, HttpExecutor, TicketCreate};
 use lockstep_crypto::SecretString;
-use lockstep_domain::{
-    FieldValues, Finding, FindingId, FindingStatus, IntegrationId, MappingRules, ScannerKey,
-    Severity, TenantId, TicketDraft, TicketMode, TicketTarget, Vendor,
-};
+use lockstep_domain::{IntegrationId, TicketTarget};
 use lockstep_itsm_sim::control::FaultRule;
 use lockstep_itsm_sim::{SimConfig, SimServer};
 use time::OffsetDateTime;
@@ -32,39 +30,7 @@ const PORTAL_SIZE: usize = 1000;
 const KEY: &str = "A1B2C3D4-0000-4000-8000-0000000LOCK";
 
 fn create(i: usize) -> TicketCreate {
-    let now = OffsetDateTime::now_utc();
-    let severity = Severity::ALL[i % Severity::ALL.len()];
-    let finding = Finding {
-        id: FindingId::new(),
-        tenant_id: TenantId::new(),
-        scanner_key: ScannerKey::parse(&format!("BENCH-{i:04}")).expect("key"),
-        title: format!("Finding {i}"),
-        description: "Upgrade the package.".into(),
-        severity,
-        status: FindingStatus::Open,
-        asset: Some("web-01".into()),
-        cve: None,
-        cwe: None,
-        scanner: "nessus".into(),
-        created_at: now,
-        updated_at: now,
-    };
-    let draft = TicketDraft::build(
-        &finding,
-        &TicketTarget::ManageEngine,
-        &MappingRules::defaults(Vendor::ManageEngine),
-        &FieldValues::default(),
-        &FieldValues::default(),
-    )
-    .expect("draft");
-    TicketCreate {
-        finding_id: finding.id,
-        draft,
-        reference_label: format!("Lockstep BENCH-{i:04}"),
-        reporter: None,
-        mode: TicketMode::Standalone,
-        labels: Vec::new(),
-    }
+    common::create(i, &TicketTarget::ManageEngine)
 }
 
 #[tokio::main]
